@@ -38,7 +38,8 @@ CREATE TABLE payment_queue (
     payment_id              bigint PRIMARY KEY REFERENCES bunq_payment (id),
     status                  text NOT NULL DEFAULT 'pending'
                             CHECK (status IN ('pending', 'synced', 'skipped', 'failed')),
-    reason                  text,                  -- why skipped or failed
+    reason_code             text,                  -- machine-readable reason, see sync/queue.py
+    reason                  text,                  -- why skipped or failed, for the user
     attempts                integer NOT NULL DEFAULT 0,
     import_id               text,
     ynab_plan_id            text,

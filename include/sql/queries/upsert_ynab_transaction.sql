@@ -1,0 +1,27 @@
+INSERT INTO ynab_transaction (id, plan_id, account_id, date, amount, memo, cleared, approved,
+                              flag_color, payee_id, payee_name, category_id, category_name,
+                              transfer_account_id, transfer_transaction_id, import_id,
+                              is_split, deleted, raw, updated_at)
+VALUES (%(id)s, %(plan_id)s, %(account_id)s, %(date)s, %(amount)s, %(memo)s, %(cleared)s,
+        %(approved)s, %(flag_color)s, %(payee_id)s, %(payee_name)s, %(category_id)s,
+        %(category_name)s, %(transfer_account_id)s, %(transfer_transaction_id)s, %(import_id)s,
+        %(is_split)s, %(deleted)s, %(raw)s, now())
+ON CONFLICT (id) DO UPDATE SET
+    account_id = EXCLUDED.account_id,
+    date = EXCLUDED.date,
+    amount = EXCLUDED.amount,
+    memo = EXCLUDED.memo,
+    cleared = EXCLUDED.cleared,
+    approved = EXCLUDED.approved,
+    flag_color = EXCLUDED.flag_color,
+    payee_id = EXCLUDED.payee_id,
+    payee_name = EXCLUDED.payee_name,
+    category_id = EXCLUDED.category_id,
+    category_name = EXCLUDED.category_name,
+    transfer_account_id = EXCLUDED.transfer_account_id,
+    transfer_transaction_id = EXCLUDED.transfer_transaction_id,
+    import_id = EXCLUDED.import_id,
+    is_split = EXCLUDED.is_split,
+    deleted = EXCLUDED.deleted,
+    raw = EXCLUDED.raw,
+    updated_at = now()

@@ -1,0 +1,1 @@
+"""bunq access through the official bunq-sdk: context handling, throttling and listing."""

@@ -1,0 +1,1 @@
+"""Moving bunq payments into YNAB: extraction, account linking, conversion and the queue."""

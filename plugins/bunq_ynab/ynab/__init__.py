@@ -1,0 +1,1 @@
+"""YNAB access through the official ``ynab`` SDK (4.4.x, which names budgets "plans")."""
