@@ -1,0 +1,1 @@
+"""MLServer glue: model repository files, the V2 HTTP client, and a local MLServer process."""
