@@ -25,12 +25,15 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZE = 200  # bunq's maximum count per page
 REQUEST_TIMEOUT_SECONDS = 30.0
-# bunq's documented limits per IP and endpoint; the session-server limit is stricter.
+# bunq's documented limits per IP and endpoint (3 GET, 5 POST, 2 PUT per 3 s; session-server
+# 1 per 30 s), each window widened by a margin because bunq counts a request when it arrives,
+# a little later than the client sends it.
+_WINDOW_MARGIN_SECONDS = 0.3
 BUNQ_RATE_LIMITS = {
-    "GET": (3, 3.0),
-    "POST": (5, 3.0),
-    "PUT": (2, 3.0),
-    "SESSION": (1, 30.0),
+    "GET": (3, 3.0 + _WINDOW_MARGIN_SECONDS),
+    "POST": (5, 3.0 + _WINDOW_MARGIN_SECONDS),
+    "PUT": (2, 3.0 + _WINDOW_MARGIN_SECONDS),
+    "SESSION": (1, 30.0 + _WINDOW_MARGIN_SECONDS),
 }
 MAX_RATE_LIMIT_RETRIES = 5
 _SESSION_ERRORS = ("insufficient authorisation", "insufficient authentication")
@@ -147,7 +150,7 @@ class BunqClient:
 
     @property
     def user_id(self) -> int:
-        self._ensure_session()
+        self._call("SESSION", "session-server", None)
         return int(self._context.session_context.user_id)
 
     def list_accounts(self) -> list[BunqAccount]:
@@ -223,7 +226,11 @@ class BunqClient:
         response = self._call("GET", path, send)
         return json.loads(response.body_bytes)
 
-    def _call(self, method: str, path: str, send: Callable[[], Any]) -> Any:
+    def _call(self, method: str, path: str, send: Callable[[], Any] | None) -> Any:
+        """Send one request with throttling, 429 retries and one session reset.
+
+        With ``send`` None only the session is ensured, under the same error handling.
+        """
         from bunq.sdk.exception.api_exception import ApiException
         from bunq.sdk.exception.too_many_requests_exception import TooManyRequestsException
 
@@ -232,6 +239,8 @@ class BunqClient:
         while True:
             try:
                 self._ensure_session()
+                if send is None:
+                    return None
                 self._limiter.acquire(method)
                 self.stats.requests[method] += 1
                 response = send()

@@ -73,7 +73,8 @@ class YnabClient:
         self.requests: Counter = Counter()
 
     def close(self) -> None:
-        self._api_client.close()
+        # ynab 4.4's ApiClient holds a urllib3 pool manager and has no close(); clear its pools.
+        self._api_client.rest_client.pool_manager.clear()
 
     def __enter__(self) -> YnabClient:
         return self
