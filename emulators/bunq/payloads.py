@@ -46,8 +46,8 @@ ACCOUNT_TYPES = frozenset(
     }
 )
 
-# Account types that get no generated IBAN when the seed entry has no `iban` key.
-_TYPES_WITHOUT_DEFAULT_IBAN = frozenset({"MonetaryAccountExternal", "MonetaryAccountCard"})
+# Account types without a bunq IBAN: they get no generated IBAN and no e-mail pointer.
+_TYPES_WITHOUT_BUNQ_IBAN = frozenset({"MonetaryAccountExternal", "MonetaryAccountCard"})
 
 _TYPES_WITH_OVERDRAFT = frozenset({"MonetaryAccountBank", "MonetaryAccountJoint"})
 
@@ -227,10 +227,14 @@ def _label_user(user: dict[str, Any]) -> dict[str, Any]:
 def build_account(entry: dict[str, Any], user: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """Build a monetary account from a seed entry; return its type and its JSON object.
 
-    `id` is required. Shorthands: `type` (default MonetaryAccountBank), `iban` (null gives no
-    IBAN pointer in `alias`), `balance`, `daily_limit`, `overdraft_limit` and `savings_goal`
-    (amounts in the account's currency), and `co_owners` (display names of the other owners
-    of a joint account).
+    `id` is required. The shorthands are:
+
+    - `type`, default MonetaryAccountBank;
+    - `iban`, where null gives no IBAN pointer in `alias` (External and Card accounts have
+      none by default);
+    - `balance`, `daily_limit`, `overdraft_limit` and `savings_goal`, amounts in the
+      account's currency;
+    - `co_owners`, the display names of the other owners of a joint account.
     """
     if "id" not in entry:
         raise ValueError(f"a bunq.accounts entry needs an 'id': {entry!r}")
@@ -248,14 +252,16 @@ def build_account(entry: dict[str, Any], user: dict[str, Any]) -> tuple[str, dic
 
     if "iban" in entry:
         iban = entry["iban"]
-    elif account_type in _TYPES_WITHOUT_DEFAULT_IBAN:
+    elif account_type in _TYPES_WITHOUT_BUNQ_IBAN:
         iban = None
     else:
         iban = dutch_iban("BUNQ", 2000000000 + int(account_id))
 
-    alias = [{"type": "EMAIL", "value": user["alias"][1]["value"], "name": display_name}]
+    alias = []
     if iban is not None:
-        alias.insert(0, {"type": "IBAN", "value": iban, "name": display_name})
+        alias.append({"type": "IBAN", "value": iban, "name": display_name})
+    if account_type not in _TYPES_WITHOUT_BUNQ_IBAN:
+        alias.append({"type": "EMAIL", "value": user["alias"][1]["value"], "name": display_name})
 
     account = {
         "id": account_id,
@@ -407,9 +413,13 @@ def build_payment(
 ) -> dict[str, Any]:
     """Build a Payment object for `account` from a seed entry.
 
-    `id` is required. Shorthands: `amount` (negative is outgoing; a string is kept verbatim,
-    a number gets two decimals), `currency` (default: the account's), `counterparty` (see
-    counterparty_label) and `balance_after_mutation` (default: `balance_after`).
+    `id` is required. The shorthands are:
+
+    - `amount`, negative for outgoing payments. A string is kept verbatim, and a number gets
+      two decimals.
+    - `currency`, default the account's;
+    - `counterparty`, see counterparty_label;
+    - `balance_after_mutation`, default `balance_after`.
     `updated` defaults to `created`, and `created` to the current UTC time.
     """
     if "id" not in entry:
