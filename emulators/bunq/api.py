@@ -6,6 +6,7 @@ response, fault injection and the HTTP plumbing live in `server.py`.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import ipaddress
 import json
@@ -335,7 +336,9 @@ def _account_payments(state: EmulatorState, request: Request) -> list[dict[str, 
 def list_payments(state: EmulatorState, request: Request) -> tuple[int, Any]:
     page, pagination = paginate(request, _account_payments(state, request))
 
-    return 200, {"Response": [{"Payment": payment} for payment in page], "Pagination": pagination}
+    payments = [{"Payment": copy.deepcopy(payment)} for payment in page]
+
+    return 200, {"Response": payments, "Pagination": pagination}
 
 
 def get_payment(state: EmulatorState, request: Request) -> tuple[int, Any]:
