@@ -243,17 +243,22 @@ def _break_tie(payments: list[Row], transactions: list[Row]) -> list[Pair]:
 
 
 def _similarity(payment: Row, transaction: Row) -> float:
-    name = difflib.SequenceMatcher(
-        None,
+    name = _ratio(
         clean_counterparty_name(payment["counterparty_name"] or ""),
         clean_counterparty_name(transaction["payee_name"] or ""),
-    ).ratio()
-    text = difflib.SequenceMatcher(
-        None,
+    )
+    text = _ratio(
         clean_description(payment["description"] or ""),
         clean_description(transaction["memo"] or ""),
-    ).ratio()
+    )
     return max(name, text)
+
+
+def _ratio(first: str, second: str) -> float:
+    """Return difflib's similarity of two strings, or 0.0 when either is empty."""
+    if not first or not second:
+        return 0.0
+    return difflib.SequenceMatcher(None, first, second).ratio()
 
 
 def _milliunits(amount: Decimal | str) -> int:

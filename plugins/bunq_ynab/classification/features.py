@@ -20,8 +20,8 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction import DictVectorizer
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.preprocessing import OneHotEncoder
 
 from bunq_ynab.classification.records import (
     FEATURE_COLUMNS,
@@ -96,7 +96,11 @@ def _parse_amount(value: str) -> Decimal:
 
 
 class AmountFeatures(TransformerMixin, BaseEstimator):
-    """Amount magnitude (log-scaled), sign indicators and amount-size indicators.
+    """Amount magnitude (log-scaled), sign indicators and amount-size indicators, per direction.
+
+    Magnitude and size indicators are separate for money going out and coming in, so "a large
+    inflow" and "a large outflow" are different features. Neither a linear model nor naive Bayes
+    can combine sign and size by itself, and a tree would split on size alone.
 
     The decimal string becomes a float here only as a model feature; no money arithmetic happens.
     """
@@ -106,15 +110,53 @@ class AmountFeatures(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         values = [_parse_amount(value) for value in _first_column(X)]
-        width = 3 + len(AMOUNT_BIN_EDGES) + 1
-        matrix = np.zeros((len(values), width))
+        bins = len(AMOUNT_BIN_EDGES) + 1
+        matrix = np.zeros((len(values), 4 + 2 * bins))
         for row, value in enumerate(values):
             size = float(abs(value))
-            matrix[row, 0] = math.log10(1.0 + size) / _MAGNITUDE_SCALE
-            matrix[row, 1] = 1.0 if value < 0 else 0.0  # money going out
-            matrix[row, 2] = 1.0 if value > 0 else 0.0  # money coming in
-            matrix[row, 3 + int(np.searchsorted(AMOUNT_BIN_EDGES, size, side="right"))] = 1.0
+            inflow = value > 0
+            # Columns 0/1: magnitude of money going out / coming in, 2/3: the sign as indicators.
+            matrix[row, 1 if inflow else 0] = math.log10(1.0 + size) / _MAGNITUDE_SCALE
+            matrix[row, 3 if inflow else 2] = 1.0 if value != 0 else 0.0
+            size_bin = int(np.searchsorted(AMOUNT_BIN_EDGES, size, side="right"))
+            matrix[row, 4 + (bins if inflow else 0) + size_bin] = 1.0
         return sp.csr_matrix(matrix)
+
+
+def _direction(amount: str) -> str:
+    return "in" if _parse_amount(amount) > 0 else "out"
+
+
+class TypeFeatures(TransformerMixin, BaseEstimator):
+    """One-hot bunq type and sub_type, each also combined with the direction of the amount.
+
+    Expects the columns amount, payment_type and sub_type. "EBA_SCT in" (a transfer received)
+    and "EBA_SCT out" (a transfer sent) usually mean different categories. Values not seen in
+    training are ignored.
+    """
+
+    def fit(self, X, y=None):
+        self.vectorizer_ = DictVectorizer().fit(self._tokens(X))
+        return self
+
+    def transform(self, X):
+        return self.vectorizer_.transform(self._tokens(X)).tocsr()
+
+    @staticmethod
+    def _tokens(X) -> list[dict[str, float]]:
+        frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
+        tokens = []
+        for amount, payment_type, sub_type in frame.astype(object).itertuples(index=False):
+            direction = _direction(amount)
+            tokens.append(
+                {
+                    f"type={payment_type}": 1.0,
+                    f"sub_type={sub_type}": 1.0,
+                    f"type={payment_type} {direction}": 1.0,
+                    f"sub_type={sub_type} {direction}": 1.0,
+                }
+            )
+        return tokens
 
 
 class DateFeatures(TransformerMixin, BaseEstimator):
@@ -165,11 +207,7 @@ def build_features() -> ColumnTransformer:
             ),
             ("iban", TfidfVectorizer(analyzer=iban_tokens, use_idf=False), "counterparty_iban"),
             ("amount", AmountFeatures(), ["amount"]),
-            (
-                "type",
-                OneHotEncoder(handle_unknown="ignore"),
-                ["payment_type", "sub_type"],
-            ),
+            ("type", TypeFeatures(), ["amount", "payment_type", "sub_type"]),
             ("date", DateFeatures(), ["created_local"]),
         ],
         sparse_threshold=1.0,
