@@ -272,6 +272,7 @@ def _decide(
         if found:
             outcomes[payment_id] = _Outcome("synced", "already_in_ynab", None, found["id"])
             report.duplicates.append(payment_id)
+            log.debug("Payment %s is already in YNAB as %s", payment_id, found["id"])
             continue
 
         other = accounts.get(row["counterparty_iban"])
@@ -279,6 +280,13 @@ def _decide(
         transfer_payee_id = None
         if is_transfer:
             role = _transfer_role(db, row, other, claimed)
+            log.debug(
+                "Payment %s is a transfer to bunq account %s; role: %s (other side %s)",
+                payment_id,
+                other["bunq_account_id"],
+                role.kind,
+                role.payment_id,
+            )
             if role.kind == "counterpart":
                 outcomes[payment_id] = _Outcome(
                     "synced",
@@ -310,8 +318,10 @@ def _decide(
             )
         except PaymentRejected as error:
             outcomes[payment_id] = _Outcome("failed", "invalid_payment", str(error))
+            log.debug("Payment %s cannot be converted: %s", payment_id, error)
             continue
         drafts.append(draft)
+        log.debug("Payment %s becomes %s", payment_id, draft.to_payload())
     return outcomes, drafts
 
 

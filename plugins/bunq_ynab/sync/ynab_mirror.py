@@ -7,6 +7,7 @@ stored ``server_knowledge`` and receives only what changed, deletions included.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -17,7 +18,8 @@ from bunq_ynab.ynab.client import YnabClient
 
 log = logging.getLogger(__name__)
 
-SPLIT_CATEGORY_PREFIX = "Split"
+# The first full read asks for everything from this date on; YNAB's default is one year back.
+FULL_HISTORY_SINCE = dt.date(2000, 1, 1)
 
 
 def refresh_plans(db: Database, ynab: YnabClient) -> list[dict[str, Any]]:
@@ -48,7 +50,8 @@ def refresh_plans(db: Database, ynab: YnabClient) -> list[dict[str, Any]]:
 def refresh_transactions(db: Database, ynab: YnabClient, plan_id: str) -> int:
     """Apply the transaction delta of one plan; return the number of changed transactions."""
     knowledge = _knowledge(db, plan_id, "transactions")
-    transactions, server_knowledge = ynab.get_transactions(plan_id, knowledge)
+    since = FULL_HISTORY_SINCE if knowledge is None else None
+    transactions, server_knowledge = ynab.get_transactions(plan_id, knowledge, since_date=since)
     with db.transaction():
         store_transactions(db, plan_id, transactions)
         _save_knowledge(db, plan_id, "transactions", server_knowledge)

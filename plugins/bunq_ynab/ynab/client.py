@@ -6,6 +6,7 @@ It counts every request it sends so that the sync can report (and stay within) Y
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 from collections import Counter
@@ -92,13 +93,18 @@ class YnabClient:
         return [plan.to_dict() for plan in response.data.plans]
 
     def get_transactions(
-        self, plan_id: str, last_knowledge: int | None
+        self, plan_id: str, last_knowledge: int | None, since_date: dt.date | None = None
     ) -> tuple[list[dict[str, Any]], int]:
-        """Return the plan's transactions changed since ``last_knowledge`` (all when None)."""
+        """Return the plan's transactions changed since ``last_knowledge`` (all when None).
+
+        Without ``since_date`` YNAB returns only the last year, so a first full read passes an
+        early date to get the whole history.
+        """
         response = self._send(
             "get_transactions",
             self._transactions.get_transactions,
             plan_id,
+            since_date=since_date,
             last_knowledge_of_server=last_knowledge,
         )
         data = response.data
