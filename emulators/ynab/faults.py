@@ -77,7 +77,8 @@ class Faults:
         """Delay the next ``n`` matching requests by ``seconds``, then process them normally.
 
         A client that gives up earlier gets a read timeout, while a write still takes effect,
-        as it can on a real server. ``seconds`` is capped at MAX_TIMEOUT_SECONDS.
+        as it can on a real server. ``seconds`` is capped at MAX_TIMEOUT_SECONDS, and the
+        emulator's stop() ends the delay and drops the request.
         """
         seconds = min(max(float(seconds), 0.0), MAX_TIMEOUT_SECONDS)
         return self._add(Fault("timeout", n, method, path, seconds=seconds))

@@ -28,7 +28,8 @@ from emulators.ynab.models import (
     currency_format_for,
     stable_uuid,
 )
-from emulators.ynab.state import Plan, YnabState
+from emulators.ynab.plan import Plan
+from emulators.ynab.state import YnabState
 from emulators.ynab.validation import check_transaction
 
 

@@ -12,7 +12,6 @@ import logging
 import os
 import re
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import date
@@ -228,7 +227,8 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind in ("http_429", "http_5xx"):
             return fault.status, _fault_body(fault)
         if fault is not None and fault.kind == "timeout":
-            time.sleep(fault.seconds or 0.0)
+            if emulator.stopping.wait(fault.seconds or 0.0):
+                return 503, None  # stop() cut the delay short: drop the request unprocessed
 
         status, payload = emulator.handle_api(
             method, route, self.headers.get("Authorization"), parse_qs(query_string), raw_body
@@ -296,6 +296,8 @@ class YnabEmulator:
         self._counts_lock = threading.Lock()
         self._server: _EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        # Set by stop(), so that requests delayed by a timeout fault end at once.
+        self.stopping = threading.Event()
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -304,6 +306,7 @@ class YnabEmulator:
         if self._server is not None:
             raise RuntimeError("the emulator is already running")
 
+        self.stopping.clear()
         self._server = _EmulatorHTTPServer((host, port), self)
         # A short poll interval makes stop() return quickly, which keeps test teardown fast.
         self._thread = threading.Thread(
@@ -326,10 +329,11 @@ class YnabEmulator:
             self._server = None
 
     def stop(self) -> None:
-        """Stop serving and close the listening socket."""
+        """Stop serving, close the listening socket and end any timeout fault's delay."""
         if self._server is None:
             return
 
+        self.stopping.set()
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from emulators.ynab.models import CLEARED_STATUSES, FLAG_COLORS
 
 if TYPE_CHECKING:
-    from emulators.ynab.state import Plan
+    from emulators.ynab.plan import Plan
 
 MAX_MEMO_LENGTH = 500
 MAX_PAYEE_NAME_LENGTH = 200

@@ -1240,3 +1240,20 @@ def test_command_line_serves_and_logs_without_token(tmp_path):
     log = first_line + rest
     assert "GET /v1/user 200" in log
     assert TOKEN not in log
+
+
+def test_stop_ends_timeout_fault(emulator, transactions_api):
+    emulator.faults.timeout(1, seconds=30, method="POST")
+    started = time.monotonic()
+
+    with pytest.raises(urllib3.exceptions.HTTPError):
+        transactions_api.create_transaction(
+            PLAN_ID,
+            ynab.PostTransactionsWrapper(transactions=[new_transaction(import_id="bunq:110")]),
+            _request_timeout=0.2,
+        )
+    emulator.stop()
+
+    assert emulator.stopping.wait(0)
+    assert time.monotonic() - started < 5
+    assert not any(t["import_id"] == "bunq:110" for t in emulator.transactions(PLAN_ID))
