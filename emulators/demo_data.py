@@ -549,9 +549,9 @@ class _DemoBuilder:
     def _special_cases(self) -> None:
         """Add the payments that exercise known edge cases of a sync."""
         savings_day = self.first_day + timedelta(days=40)
-        self.own_transfer(
-            self.at(savings_day, 12, 14), SAVINGS_ID, BANK_ID, Decimal("250.00"), "Vakantiegeld"
-        )
+        if savings_day < self.today:
+            when = self.at(savings_day, 12, 14)
+            self.own_transfer(when, SAVINGS_ID, BANK_ID, Decimal("250.00"), "Vakantiegeld")
 
         # Two identical coffees on one day, after the start date: both must reach YNAB.
         coffee_day = self.start_date + timedelta(days=5)
@@ -581,6 +581,9 @@ def build_demo_seed(today: date, months: int = 6, seed: int = 7) -> dict:
     The payments cover ``months`` months up to the day before ``today``; the YNAB history
     covers the days before ``demo_start_date(today)``.
     """
+    if months < 1:
+        raise ValueError(f"months must be at least 1, not {months}")
+
     rng = random.Random(seed)
     builder = _DemoBuilder(today, months, rng)
     builder.build()

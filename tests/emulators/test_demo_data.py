@@ -409,3 +409,23 @@ def test_command_line_writes_seed(tmp_path):
     main(["--out", str(out), "--today", TODAY.isoformat()])
 
     assert json.loads(out.read_text(encoding="utf-8")) == build_demo_seed(TODAY)
+
+
+@pytest.mark.parametrize("today", [date(2026, 3, 1), date(2026, 7, 31), date(2027, 1, 15)])
+def test_sizes_across_dates(today):
+    seed = build_demo_seed(today)
+    dates = [local_date(payment) for payment in seed["bunq"]["payments"]]
+
+    assert 600 <= len(dates) <= 1200
+    assert max(dates) < today
+
+
+def test_one_month_stays_before_today():
+    seed = build_demo_seed(TODAY, months=1)
+
+    assert max(local_date(payment) for payment in seed["bunq"]["payments"]) < TODAY
+
+
+def test_zero_months_rejected():
+    with pytest.raises(ValueError, match="months must be at least 1"):
+        build_demo_seed(TODAY, months=0)
