@@ -7,7 +7,6 @@ import contextlib
 import dataclasses
 import datetime as dt
 import itertools
-import json
 import random
 import uuid
 from collections.abc import Iterator
@@ -258,7 +257,6 @@ WORDS = (
     "Anker",
     "Vuur",
 )
-PEOPLE = ("J. de Vries", "A. Jansen", "M. Bakker", "S. Visser", "L. Smit", "K. Mulder")
 
 
 @dataclasses.dataclass
@@ -540,7 +538,7 @@ def generate_household(seed: int = 7, months: int = 20, noise: float = 0.06) -> 
                 "Personal care",
                 noisy=False,
             )
-        # Income: the salary, plus one-off money from ever new people and shops.
+        # Income: the salary, plus one-off money from people and shops that are new each time.
         add(
             _when(rng, *ym, day=25),
             _amount(rng, 2800, 3100, sign=1),
@@ -660,11 +658,6 @@ def populate_household(
         payment_ids.append(payment_id)
         transaction_ids.append(transaction_id)
     return SyntheticPlan(plan_id, categories, payment_ids, transaction_ids, payments)
-
-
-def dump(value: object) -> str:
-    """Return a JSON rendering for assertion messages."""
-    return json.dumps(value, indent=1, default=str, sort_keys=True)
 
 
 def register_shuffled_model(tracking_uri, artifact_location, dataset, model_name, seed=0) -> str:

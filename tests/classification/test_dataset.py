@@ -200,11 +200,11 @@ def test_deleted_transaction_not_matched(builder, ml_db):
     created = local_time(2026, 6, 1, 12)
     payment = builder.payment(created, "-12.00")
     builder.transaction(created.date(), -12_000, eating_out, deleted=True, transaction_id="t-0")
-    kept = builder.transaction(created.date(), -12_000, groceries, transaction_id="t-1")
+    live = builder.transaction(created.date(), -12_000, groceries, transaction_id="t-1")
 
     dataset = load_dataset(ml_db, PLAN_ID, min_examples=1)
 
-    assert dataset.transaction_ids == [kept]
+    assert dataset.transaction_ids == [live]
     assert _labels_by_payment(dataset) == {payment: groceries}
     assert dataset.report.tied_groups == 0
 

@@ -306,9 +306,9 @@ def test_live_accuracy_per_version(ml_db, mlflow_store, caplog):
     builder.bunq_account()
     groceries = builder.category("Groceries")
     eating_out = builder.category("Eating out")
-    kept = [groceries, groceries, eating_out, eating_out]
+    user_categories = [groceries, groceries, eating_out, eating_out]
     payments = []
-    for day, category in enumerate(kept, start=1):
+    for day, category in enumerate(user_categories, start=1):
         created = local_time(2026, 9, day)
         payment = builder.payment(created, f"-{day}.00")
         transaction = builder.transaction(created.date(), -day * 1000, category)
@@ -322,6 +322,11 @@ def test_live_accuracy_per_version(ml_db, mlflow_store, caplog):
                 (f"bunq:{payment}", transaction),
             )
         payments.append(payment)
+    # Linked only by the import_id the sync would have used, without a queue row.
+    unqueued = builder.payment(local_time(2026, 9, 8), "-8.00")
+    builder.transaction(
+        local_time(2026, 9, 8).date(), -8_000, groceries, import_id=f"bunq:{unqueued}"
+    )
     unreviewed = builder.payment(local_time(2026, 9, 9), "-9.00")
     builder.transaction(
         local_time(2026, 9, 9).date(),
@@ -334,11 +339,12 @@ def test_live_accuracy_per_version(ml_db, mlflow_store, caplog):
 
     model_name = registered_model_name(PLAN_ID)
     rows = []
-    for payment, category in zip(payments, kept, strict=True):
+    for payment, category in zip(payments, user_categories, strict=True):
         rows.append((payment, "1", category, 0.9, True))
     v2 = [groceries, eating_out, eating_out, groceries]
     for payment, category, accepted in zip(payments, v2, (True, True, False, False), strict=True):
         rows.append((payment, "2", category, 0.8 if accepted else 0.3, accepted))
+    rows.append((unqueued, "2", groceries, 0.9, True))
     rows.append((unreviewed, "2", eating_out, 0.9, True))
     for payment, version, category, probability, accepted in rows:
         ml_db.execute(
@@ -355,13 +361,13 @@ def test_live_accuracy_per_version(ml_db, mlflow_store, caplog):
     assert list(result) == ["1", "2"]
     assert result["1"].predictions == 4
     assert result["1"].accuracy == 1.0
-    assert result["2"].predictions == 4
-    assert result["2"].correct == 2
-    assert result["2"].accepted == 2
-    assert result["2"].accepted_accuracy == 0.5
+    assert result["2"].predictions == 5
+    assert result["2"].correct == 3
+    assert result["2"].accepted == 3
+    assert result["2"].accepted_accuracy == pytest.approx(2 / 3)
     client = MlflowClient(tracking_uri=tracking_uri)
     experiment = client.get_experiment_by_name(f"live accuracy [{PLAN_NAME}]")
     (run,) = client.search_runs([experiment.experiment_id])
-    assert run.data.metrics["v2_accuracy"] == 0.5
+    assert run.data.metrics["v2_accuracy"] == pytest.approx(0.6)
     assert run.data.metrics["v1_predictions"] == 4
     assert "Could not tag" in caplog.text  # no registered model exists in this store

@@ -23,7 +23,7 @@ GYM = {
     "sub_type": "SDD",
 }
 # Salary-like: a large transfer received near the end of the month from a payer never seen, with
-# a description that names no category, so only the sign tells income from spending.
+# a description that names no category, so only the sign separates income from spending.
 SALARY_LIKE = [
     {
         "description": description,
@@ -40,7 +40,7 @@ SALARY_LIKE = [
         ("Transactie 88123", "K. de Wit", "NL71RABO0301234567", "3120.00", "2026-09-23T08:00:00"),
     ]
 ]
-# The same, but the description and payee say "salary": text that an outflow must not follow.
+# The same, but the description and payee name suggest a salary, which an outflow is not.
 NEW_SALARY = {
     "description": "Salaris 10-2026 werknemer 5521",
     "counterparty_name": "Nieuwe Werkgever B.V.",
@@ -86,12 +86,12 @@ def fitted(request, training_data):
     return build_pipeline(request.param, seed=0).fit(records, labels)
 
 
-def test_payee_seen_twenty_times_keeps_its_category(fitted):
+def test_frequent_payee_keeps_category(fitted):
     record = {**GYM, "amount": "-29.99", "created_local": "2026-11-03T07:00:00"}
     assert fitted.predict([record])[0] == "Personal care"
 
 
-def test_order_number_does_not_change_prediction(fitted, training_data):
+def test_order_number_keeps_prediction(fitted, training_data):
     records, _ = training_data
     with_numbers = [r for r in records if re.search(r"\d", r["description"])][:150]
     renumbered = [
@@ -106,7 +106,7 @@ def test_order_number_does_not_change_prediction(fitted, training_data):
     np.testing.assert_array_equal(original, changed)
 
 
-def test_sign_flip_moves_salary_like_rows_to_income(fitted):
+def test_sign_flip_moves_salary_to_income(fitted):
     incoming = fitted.predict(SALARY_LIKE)
     outgoing = fitted.predict([_negated(record) for record in SALARY_LIKE])
     assert list(incoming) == [INCOME] * len(SALARY_LIKE)

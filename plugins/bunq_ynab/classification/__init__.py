@@ -10,7 +10,8 @@ Modules, lightest first:
 - ``monitoring``: live accuracy of stored predictions.
 - ``features``, ``models``, ``pyfunc``, ``evaluation``, ``tracking``: scikit-learn and MLflow code.
 
-Nothing is imported here, so importing this package costs nothing at DAG parse time; the
-modules that need scikit-learn or MLflow import them at top level, except ``experiments``,
-``registry`` and ``monitoring``, which import them inside their functions.
+Nothing is imported here, so importing this package costs nothing at DAG parse time. The
+modules that need scikit-learn or MLflow import them at top level. The exceptions are
+``experiments``, ``registry`` and ``monitoring``, which import them inside their functions, so a
+DAG file may import those at parse time.
 """

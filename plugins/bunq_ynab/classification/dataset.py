@@ -185,8 +185,8 @@ def _match_history(
     """Pair payments and transactions on (linked YNAB account, milliunit amount, local date).
 
     Inside a group with more than one possible pairing, pairs are chosen greedily by how similar
-    the counterparty name and description are to the payee name and memo, then by payment time
-    and id and by transaction id, so the result does not depend on row order.
+    the counterparty name and description are to the payee name and memo. Equal similarities go
+    by payment time and id, then transaction id, so the result does not depend on row order.
     """
     payments_by_key: dict[tuple, list[Row]] = defaultdict(list)
     for payment in payments:
@@ -294,16 +294,16 @@ def _exclusion_rule(transaction: Row, *, include_unapproved: bool) -> str | None
 def _apply_exclusions(
     pairs: Iterable[Pair], report: DatasetReport, *, include_unapproved: bool
 ) -> list[Pair]:
-    kept: list[Pair] = []
+    labelled: list[Pair] = []
     excluded: Counter[str] = Counter()
     for payment, transaction in pairs:
         rule = _exclusion_rule(transaction, include_unapproved=include_unapproved)
         if rule is None:
-            kept.append((payment, transaction))
+            labelled.append((payment, transaction))
         else:
             excluded[rule] += 1
     report.excluded = dict(sorted(excluded.items()))
-    return kept
+    return labelled
 
 
 def _drop_rare_categories(
@@ -316,7 +316,7 @@ def _drop_rare_categories(
     names = {t["category_id"]: t["category_name"] or t["category_id"] for _, t in pairs}
     name_counts = Counter(names.values())
     for category in sorted(rare, key=lambda category: (names[category], category)):
-        # Two groups may each have a category of the same name; the id tells them apart.
+        # Two category groups may each have a category of that name, so the id is added.
         name = names[category]
         key = name if name_counts[name] == 1 else f"{name} [{category}]"
         report.dropped_categories[key] = counts[category]

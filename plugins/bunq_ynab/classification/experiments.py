@@ -4,8 +4,8 @@
 
 1. Load the labelled dataset and split off a stratified test split fixed by the seed.
 2. Experiment "classifier selection [<plan>]": every candidate classifier is cross-validated on
-   the training split with the same seeded StratifiedKFold folds, one nested run per candidate;
-   the best mean Cohen's kappa wins.
+   the training split with the same seeded StratifiedKFold folds, in one nested run each. The
+   best mean Cohen's kappa wins.
 3. Experiment "grid search [<plan>]": GridSearchCV over the chosen classifier's grid, scored by
    kappa, one nested run per parameter combination. The best combination is refit on the whole
    training split and evaluated on the test split next to the payee baseline.
@@ -128,10 +128,10 @@ def train_plan(
         artifact_location: Folder (or URI) under which new experiments store their artifacts.
         grid: "small" (a few combinations) or "full".
         seed: Fixes the test split, the cross-validation folds and the random forests.
-        test_size: Share of the examples held out for the test split. The split takes at least
-            one example per category.
-        min_examples: Categories with fewer examples are left out (at least 3, so every category
-            has one test example and two for cross-validation).
+        test_size: Share of the examples held out for the test split, between 0 and 1. The split
+            is raised to at least one example per category, which stratified splitting requires.
+        min_examples: Categories with fewer examples are left out. It must be at least 3, so that
+            a category usually keeps two training examples for cross-validation.
         tz: Time zone of the payments' local dates.
         candidates: Classifier names to compare; all of ``models.CANDIDATES`` by default.
         n_jobs: Parallel jobs for cross-validation and the grid search.
@@ -154,6 +154,8 @@ def train_plan(
         raise ValueError(f"unknown grid {grid!r}; expected one of {', '.join(models.GRID_NAMES)}")
     if min_examples < 3:
         raise ValueError(f"min_examples must be at least 3, got {min_examples}")
+    if not 0 < test_size < 1:
+        raise ValueError(f"test_size must be between 0 and 1, got {test_size}")
     candidate_names = list(candidates or models.CANDIDATES)
     for name in candidate_names:
         models.param_grid(name, grid)  # raises for an unknown classifier
@@ -263,7 +265,7 @@ def _skipped(
 
 
 def _split(dataset: Dataset, test_size: float, seed: int) -> _Split:
-    """Split stratified by category; the test split gets at least one example per category."""
+    """Split stratified by category, with at least as many test examples as categories."""
     from sklearn.model_selection import train_test_split
 
     n_categories = len(set(dataset.labels))
@@ -488,9 +490,11 @@ def _evaluate(
     metrics = evaluation.score(split.test_labels, predicted)
     mlflow.log_metrics({f"test_{key}": value for key, value in metrics.items()})
     for threshold in COVERAGE_THRESHOLDS:
-        covered = [i for i, p in enumerate(top_probability) if p >= threshold]
         suffix = f"p{round(threshold * 100)}"
-        mlflow.log_metric(f"test_coverage_{suffix}", len(covered) / len(top_probability))
+        mlflow.log_metric(
+            f"test_coverage_{suffix}", evaluation.coverage_at(top_probability, threshold)
+        )
+        covered = [i for i, p in enumerate(top_probability) if p >= threshold]
         if covered:
             correct = sum(predicted[i] == split.test_labels[i] for i in covered)
             mlflow.log_metric(f"test_accuracy_{suffix}", correct / len(covered))

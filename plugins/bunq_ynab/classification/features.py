@@ -116,8 +116,10 @@ class AmountFeatures(TransformerMixin, BaseEstimator):
             size = float(abs(value))
             inflow = value > 0
             # Columns 0/1: magnitude of money going out / coming in, 2/3: the sign as indicators.
-            matrix[row, 1 if inflow else 0] = math.log10(1.0 + size) / _MAGNITUDE_SCALE
-            matrix[row, 3 if inflow else 2] = 1.0 if value != 0 else 0.0
+            magnitude_column, sign_column = (1, 3) if inflow else (0, 2)
+            matrix[row, magnitude_column] = math.log10(1.0 + size) / _MAGNITUDE_SCALE
+            if value != 0:
+                matrix[row, sign_column] = 1.0
             size_bin = int(np.searchsorted(AMOUNT_BIN_EDGES, size, side="right"))
             matrix[row, 4 + (bins if inflow else 0) + size_bin] = 1.0
         return sp.csr_matrix(matrix)

@@ -1,8 +1,8 @@
 """Sync-time category prediction: one MLServer request per plan, every prediction stored.
 
-A prediction is advice. When MLServer is down, has no model for the plan, or answers with
-something unusable, every payment gets no category and the sync goes on; this module logs that
-and never raises for it.
+A prediction is advice. When MLServer is down, has no model for the plan, or returns something
+unusable, every payment gets no category and the sync goes on. This module logs that and does
+not raise for it.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ class Prediction(NamedTuple):
 
     category_id: str | None  # None below the threshold or without a model
     probability: float | None  # the top category's probability; None without a model
-    model_version: str | None  # registry version that answered; None without a model
+    model_version: str | None  # registry version that made the prediction; None without a model
 
 
 def predict_categories(
@@ -44,8 +44,8 @@ def predict_categories(
     """Predict the YNAB category of ``bunq_payment`` rows of one plan.
 
     All rows go to MLServer in one request. A probability below ``threshold`` leaves the category
-    None but keeps the probability and version. Every answered prediction, accepted or not, is
-    stored in the ``prediction`` table.
+    None but keeps the probability and version. Every prediction MLServer returns, accepted or
+    not, is stored in the ``prediction`` table.
 
     Returns:
         A Prediction per payment id; all categories are None when no model answered.
@@ -74,7 +74,7 @@ def predict_categories(
         )
         return _without_model(payment_ids)
     if batch.model_version is None:
-        log.warning("MLServer answered for %s without a model version", model_name)
+        log.warning("MLServer response for %s has no model version", model_name)
 
     result: dict[int, Prediction] = {}
     stored: list[dict[str, Any]] = []

@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 
 from bunq_ynab.classification.features import to_frame
-from bunq_ynab.classification.records import FEATURE_COLUMNS
 
 
 class CategoryModel(mlflow.pyfunc.PythonModel):
@@ -34,7 +33,7 @@ class CategoryModel(mlflow.pyfunc.PythonModel):
                 "category_id": np.array([], dtype=object),
                 "probability": np.array([], dtype=np.float64),
             }
-        probabilities = self.pipeline.predict_proba(frame[list(FEATURE_COLUMNS)])
+        probabilities = self.pipeline.predict_proba(frame)
         best = probabilities.argmax(axis=1)
         classes = np.asarray(self.pipeline.classes_, dtype=object)
         return {

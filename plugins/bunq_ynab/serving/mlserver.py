@@ -45,7 +45,7 @@ class MLServerError(RuntimeError):
 
 
 class MLServerUnavailable(MLServerError):
-    """MLServer could not be reached, or did not answer in time."""
+    """MLServer could not be reached, or did not respond in time."""
 
 
 class ModelNotFound(MLServerError):
@@ -54,7 +54,7 @@ class ModelNotFound(MLServerError):
 
 @dataclasses.dataclass
 class BatchPrediction:
-    """One inference response: the version that answered and (category_id, probability) per row."""
+    """One inference response: the model version and (category_id, probability) per record."""
 
     model_version: str | None
     predictions: list[tuple[str, float]]
@@ -220,10 +220,10 @@ def infer(
     *,
     timeout: float = 10.0,
 ) -> BatchPrediction:
-    """Send all records in one V2 inference request and decode the answer.
+    """Send all records in one V2 inference request and decode the response.
 
     Raises:
-        MLServerUnavailable: MLServer did not answer.
+        MLServerUnavailable: MLServer could not be reached or timed out.
         ModelNotFound: MLServer has no model of that name.
         MLServerError: Any other failed request or unusable response.
     """
@@ -349,6 +349,6 @@ def _serve_version(
     smoke = infer(base_url, model_name, smoke_records, timeout=min(timeout, 30.0))
     if smoke.model_version != str(version):
         raise MLServerError(
-            f"smoke inference was answered by version {smoke.model_version}, not {version}"
+            f"smoke inference returned model version {smoke.model_version}, expected {version}"
         )
     log.info("MLServer serves %s v%s; smoke inference: %s", model_name, version, smoke.predictions)

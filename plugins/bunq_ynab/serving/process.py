@@ -1,8 +1,8 @@
 """Start and stop an MLServer process from the serving virtualenv, for tests and the local demo.
 
-In production MLServer is a service of its own; this helper gives it the same shape locally: a
-model repository folder, ``MLFLOW_TRACKING_URI`` in its environment, and its own process group so
-stopping it also stops any inference workers it started.
+In production MLServer is a service of its own. This helper runs it the same way on one
+machine: with a model repository folder and ``MLFLOW_TRACKING_URI`` in its environment. It gets
+its own process group, so stopping it also stops any inference workers it started.
 """
 
 from __future__ import annotations
