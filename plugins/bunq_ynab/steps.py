@@ -104,9 +104,42 @@ def sync_queue(
 
     with database(settings) as db:
         apply_migrations(db)
+        predict = category_predictor(db, settings)
         with open_ynab(settings) as ynab:
-            report = push(db, ynab, settings, payment_ids=payment_ids, force=force, dry_run=dry_run)
+            report = push(
+                db,
+                ynab,
+                settings,
+                payment_ids=payment_ids,
+                force=force,
+                dry_run=dry_run,
+                predict=predict,
+            )
     return report.as_dict()
+
+
+def category_predictor(db: Database, settings: Settings) -> Any:
+    """Return the sync's category predictor, or None when no MLServer URL is configured."""
+    if not settings.mlserver_url:
+        log.info("No mlserver_url in the settings: payments sync without a predicted category")
+        return None
+
+    from bunq_ynab.classification.predict import predict_categories
+
+    def predict(plan_id: str, rows: list[dict[str, Any]]) -> dict[int, str | None]:
+        predictions = predict_categories(
+            db,
+            plan_id,
+            rows,
+            settings.mlserver_url,
+            settings.prediction_threshold,
+            tz=settings.timezone,
+        )
+        return {
+            payment_id: prediction.category_id for payment_id, prediction in predictions.items()
+        }
+
+    return predict
 
 
 def describe_payment(settings: Settings, payment_id: int) -> dict[str, Any] | None:

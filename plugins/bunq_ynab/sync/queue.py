@@ -52,6 +52,7 @@ class SyncReport:
     failed: dict[int, str] = field(default_factory=dict)
     deferred: list[int] = field(default_factory=list)  # left pending for the next run
     requeued: list[int] = field(default_factory=list)
+    categorised: list[int] = field(default_factory=list)  # created with a predicted category
     drafts: list[dict[str, Any]] = field(default_factory=list)  # filled in dry runs
     rate_limited: bool = False
     ynab_requests: int = 0
@@ -69,6 +70,7 @@ class SyncReport:
             "failed": {str(key): value for key, value in self.failed.items()},
             "deferred": len(self.deferred),
             "requeued": len(self.requeued),
+            "categorised": len(self.categorised),
             "rate_limited": self.rate_limited,
             "ynab_requests": self.ynab_requests,
         }
@@ -216,7 +218,8 @@ def _sync_plan_batch(
         outcomes, drafts = _decide(db, settings, plan, rows, report, today)
 
         if predict is not None and drafts:
-            _apply_predictions(predict, plan_id, rows, drafts)
+            ynab_mirror.refresh_categories(db, ynab, plan_id)
+            _apply_predictions(db, predict, plan_id, rows, drafts, report)
 
         if dry_run:
             for draft in drafts:
@@ -376,21 +379,40 @@ def _transfer_role(
 
 
 def _apply_predictions(
+    db: Database,
     predict: CategoryPredictor,
     plan_id: str,
     rows: list[dict[str, Any]],
     drafts: list[TransactionDraft],
+    report: SyncReport,
 ) -> None:
+    """Fill in predicted categories that still exist in the plan; YNAB rejects unknown ones."""
     # Transfers carry no category in YNAB, so only ordinary transactions are predicted.
     wanted = {draft.payment_id for draft in drafts if draft.payee_id is None}
     candidates = [row for row in rows if row["payment_id"] in wanted]
     if not candidates:
         return
     categories = predict(plan_id, candidates)
+    usable = {
+        row["id"]
+        for row in db.fetch_all(
+            "SELECT id FROM ynab_category WHERE plan_id = %s AND NOT deleted", (plan_id,)
+        )
+    }
     for index, draft in enumerate(drafts):
         category_id = categories.get(draft.payment_id)
-        if category_id and draft.payee_id is None:
-            drafts[index] = dataclasses.replace(draft, category_id=category_id)
+        if not category_id or draft.payee_id is not None:
+            continue
+        if category_id not in usable:
+            log.warning(
+                "Predicted category %s for payment %s is not in plan %s any more; left empty",
+                category_id,
+                draft.payment_id,
+                plan_id,
+            )
+            continue
+        drafts[index] = dataclasses.replace(draft, category_id=category_id)
+        report.categorised.append(draft.payment_id)
 
 
 def _post_drafts(
@@ -529,7 +551,8 @@ def _log_report(report: SyncReport, dry_run: bool) -> None:
     prefix = "Dry run: " if dry_run else ""
     log.info(
         "%sSync finished: %d created, %d already in YNAB (duplicates), %d transfer "
-        "counterparts, %d skipped, %d failed, %d deferred, %d YNAB requests",
+        "counterparts, %d skipped, %d failed, %d deferred, %d categorised by the model, "
+        "%d YNAB requests",
         prefix,
         len(report.created),
         len(report.duplicates),
@@ -537,6 +560,7 @@ def _log_report(report: SyncReport, dry_run: bool) -> None:
         len(report.skipped),
         len(report.failed),
         len(report.deferred),
+        len(report.categorised),
         report.ynab_requests,
     )
     if report.skipped:
