@@ -144,6 +144,18 @@ HOUSEHOLD_SUPPLIES = Merchant(
     "Action 1562 Amsterdam", "Action", "Household supplies", "4.50", "32.00"
 )
 GOING_OUT = ("Pizza avond", "Bioscoop", "Borrel", "Verjaardagscadeau", "Festival tickets")
+# What a Tikkie or a transfer to a friend paid for decides its category, as it does for real
+# users, so "the payee's last category" is often wrong for these and a model that reads the
+# description can do better.
+OCCASION_CATEGORIES = {
+    "Pizza avond": "Eating out",
+    "Bioscoop": "Going out",
+    "Borrel": "Going out",
+    "Verjaardagscadeau": "Gifts",
+    "Festival tickets": "Going out",
+}
+# Small bol.com orders are household items, larger ones gadgets and the like.
+BOL_HOUSEHOLD_BELOW = Decimal("30.00")
 
 
 @dataclass(frozen=True)
@@ -443,6 +455,9 @@ class _DemoBuilder:
         order = str(self.rng.randrange(10**9, 10**10))
         amount = self.euros(shop.low, shop.high)
         iban = self.counterparty_iban(shop.name, shop.bank)
+        category = shop.category
+        if shop.payee == "Bol.com" and amount < BOL_HOUSEHOLD_BELOW:
+            category = "Home & garden"
         self.add(
             _Payment(
                 local_time=self.at(day, 8, 23),
@@ -453,7 +468,7 @@ class _DemoBuilder:
                 description=shop.order_text.format(order=order),
                 counterparty={"iban": iban, "display_name": shop.name},
                 payee=shop.payee,
-                category=shop.category,
+                category=category,
             )
         )
 
@@ -470,7 +485,7 @@ class _DemoBuilder:
                         description=f"Terugbetaling bol.com bestelling {order}",
                         counterparty={"iban": iban, "display_name": shop.name},
                         payee=shop.payee,
-                        category=shop.category,
+                        category=category,
                         memo="Retour",
                     )
                 )
@@ -491,7 +506,7 @@ class _DemoBuilder:
                     "display_name": "AAB INZ TIKKIE",
                 },
                 payee="Tikkie",
-                category="Going out",
+                category=OCCASION_CATEGORIES[occasion],
                 memo=f"{occasion} ({friend})",
             )
         )
@@ -513,7 +528,7 @@ class _DemoBuilder:
                     "display_name": friend,
                 },
                 payee=friend,
-                category="Going out",
+                category=OCCASION_CATEGORIES[occasion],
             )
         )
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -33,6 +35,10 @@ class Settings:
     batch_size: int = 20_000  # payments per YNAB POST; one POST per plan in a normal hourly run
     mlserver_url: str | None = None  # e.g. http://127.0.0.1:8085; None disables prediction
     prediction_threshold: float = 0.5  # below this probability the category stays empty
+    # MLflow store and the MLServer model repository; None means a folder in $AIRFLOW_HOME.
+    mlflow_tracking_uri: str | None = None
+    mlflow_artifact_location: str | None = None
+    mlserver_repository: str | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -55,6 +61,15 @@ class Settings:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def tracking_uri(self) -> str:
+        return self.mlflow_tracking_uri or f"sqlite:///{_airflow_home() / 'mlflow' / 'mlflow.db'}"
+
+    def artifact_location(self) -> str:
+        return self.mlflow_artifact_location or str(_airflow_home() / "mlflow" / "artifacts")
+
+    def model_repository(self) -> str:
+        return self.mlserver_repository or str(_airflow_home() / "mlserver")
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any] | None) -> Settings:
@@ -80,3 +95,9 @@ class Settings:
         from airflow.sdk import Variable
 
         return cls.from_mapping(Variable.get(SETTINGS_VARIABLE, default={}, deserialize_json=True))
+
+
+def _airflow_home() -> Path:
+    home = Path(os.environ.get("AIRFLOW_HOME") or Path.home() / "airflow")
+    (home / "mlflow").mkdir(parents=True, exist_ok=True)
+    return home

@@ -161,3 +161,157 @@ def describe_payment(settings: Settings, payment_id: int) -> dict[str, Any] | No
     for key, value in row.items():
         log.info("payment %s: %s = %s", payment_id, key, value)
     return {key: str(value) if value is not None else None for key, value in row.items()}
+
+
+# Training --------------------------------------------------------------------------------------
+
+
+def refresh_ynab(settings: Settings) -> list[str]:
+    """Apply the transaction, category and payee deltas of every plan; return the plan ids."""
+    from bunq_ynab.sync import ynab_mirror
+
+    with database(settings) as db, open_ynab(settings) as ynab:
+        plans = [row["id"] for row in db.fetch_all("SELECT id FROM ynab_plan ORDER BY name, id")]
+        for plan_id in plans:
+            changed = ynab_mirror.refresh_transactions(db, ynab, plan_id)
+            categories = ynab_mirror.refresh_categories(db, ynab, plan_id)
+            payees = ynab_mirror.refresh_payees(db, ynab, plan_id)
+            log.info(
+                "YNAB plan %s refreshed: %d transactions, %d categories, %d payees changed",
+                plan_id,
+                changed,
+                categories,
+                payees,
+            )
+        log.info("Refreshed %d YNAB plans with %d requests", len(plans), ynab.request_count)
+    return plans
+
+
+def plans_to_train(settings: Settings, requested: list[str] | None) -> list[str]:
+    """Return the plans that have a linked bunq account, limited to ``requested`` if given.
+
+    Raises ValueError for a requested plan that does not exist, naming the known ones.
+    """
+    with database(settings) as db:
+        rows = db.fetch_all(
+            "SELECT p.id, p.name, EXISTS (SELECT 1 FROM bunq_account a WHERE a.ynab_plan_id = p.id)"
+            " AS linked FROM ynab_plan p ORDER BY p.name, p.id"
+        )
+    known = {row["id"]: row for row in rows}
+    by_name = {row["name"]: row["id"] for row in rows}
+    if requested:
+        chosen = []
+        for item in requested:
+            plan_id = item if item in known else by_name.get(item)
+            if plan_id is None:
+                names = ", ".join(f"{row['name']} ({row['id']})" for row in rows)
+                raise ValueError(f"Unknown YNAB plan {item!r}; known plans: {names}")
+            chosen.append(plan_id)
+    else:
+        chosen = [plan_id for plan_id, row in known.items() if row["linked"]]
+    for plan_id in chosen:
+        if not known[plan_id]["linked"]:
+            log.warning(
+                "Plan %s has no linked bunq account; its model learns from nothing", plan_id
+            )
+    log.info("Training %d plans: %s", len(chosen), ", ".join(chosen))
+    return chosen
+
+
+def train_plan(settings: Settings, plan_id: str, grid: str, force_promotion: bool) -> dict:
+    """Run both experiments for one plan, register the refit model and apply the promotion rule."""
+    from bunq_ynab.classification.experiments import train_plan as train
+
+    with database(settings) as db:
+        result = train(
+            db,
+            plan_id,
+            settings.tracking_uri(),
+            settings.artifact_location(),
+            grid=grid,
+            tz=settings.timezone,
+            promote_model=True,
+            force_promotion=force_promotion,
+        )
+    summary = _plain(result)
+    if result.skipped_reason:
+        log.warning("Plan %s not trained: %s", plan_id, result.skipped_reason)
+    else:
+        log.info(
+            "Plan %s: %s v%s, test kappa %.3f (payee baseline %.3f); promotion: %s",
+            plan_id,
+            result.classifier,
+            result.model_version,
+            result.metrics.get("kappa", float("nan")),
+            result.baseline_metrics.get("kappa", float("nan")),
+            result.promotion.reason if result.promotion else "not offered",
+        )
+    return summary
+
+
+def serve_champion(settings: Settings, plan_id: str) -> dict:
+    """Make MLServer serve the plan's champion model: load, wait until ready, smoke-test."""
+    from bunq_ynab.classification.registry import registered_model_name
+    from bunq_ynab.serving.mlserver import deploy_champion
+
+    if not settings.mlserver_url:
+        log.warning("No mlserver_url in the settings: the model of plan %s is not served", plan_id)
+        return {"plan_id": plan_id, "served": False, "reason": "no mlserver_url"}
+    model_name = registered_model_name(plan_id)
+    try:
+        result = deploy_champion(
+            settings.model_repository(), settings.mlserver_url, settings.tracking_uri(), model_name
+        )
+    except LookupError as error:
+        log.warning("Plan %s has no champion model yet: %s", plan_id, error)
+        return {"plan_id": plan_id, "served": False, "reason": str(error)}
+    if result.error:
+        raise RuntimeError(
+            f"MLServer could not serve {model_name} v{result.requested_version}: {result.error}; "
+            f"now serving {result.served_version or 'nothing'}"
+        )
+    log.info("MLServer serves %s v%s", model_name, result.served_version)
+    return {"plan_id": plan_id, "served": True, "version": result.served_version}
+
+
+def report_live_accuracy(settings: Settings, plan_ids: list[str]) -> dict:
+    """Log how often stored predictions equal the category the user kept, per model version."""
+    from bunq_ynab.classification.experiments import live_accuracy
+
+    report = {}
+    with database(settings) as db:
+        for plan_id in plan_ids:
+            accuracies = live_accuracy(
+                db,
+                plan_id,
+                tracking_uri=settings.tracking_uri(),
+                artifact_location=settings.artifact_location(),
+            )
+            for version, accuracy in accuracies.items():
+                log.info(
+                    "Plan %s model v%s: live accuracy %.3f over %d predictions",
+                    plan_id,
+                    version,
+                    accuracy.accuracy,
+                    accuracy.predictions,
+                )
+            report[plan_id] = {version: _plain(value) for version, value in accuracies.items()}
+    return report
+
+
+def _plain(value: Any) -> Any:
+    """Turn dataclasses and numbers into JSON-ready values for XCom."""
+    import dataclasses
+    import math
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {key: _plain(item) for key, item in dataclasses.asdict(value).items()}
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value

@@ -10,7 +10,9 @@ import pytest
 
 DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
 DAG_FILES = sorted(path for path in DAGS_DIR.glob("*.py"))
-EXPECTED_DAGS = {"extract", "sync_payment_queue", "sync", "sync_payment"}
+EXPECTED_DAGS = {"extract", "sync_payment_queue", "sync", "sync_payment", "train"}
+# Tasks that call bunq, YNAB or MLServer; a retry can outlast a short outage.
+API_TASKS = {"extract_payments", "push_queue", "sync_one", "refresh_ynab", "per_plan.serve_model"}
 HEAVY_MODULES = ("sklearn", "mlflow", "pandas", "bunq", "ynab", "psycopg")
 
 
@@ -61,9 +63,13 @@ def test_every_dag_documented_and_tagged(dagbag):
 
 
 def test_api_tasks_retry(dagbag):
+    checked = 0
     for dag_id in EXPECTED_DAGS:
         for task in dagbag.dags[dag_id].tasks:
-            assert task.retries >= 2, f"{dag_id}.{task.task_id}"
+            if task.task_id in API_TASKS:
+                assert task.retries >= 2, f"{dag_id}.{task.task_id}"
+                checked += 1
+    assert checked >= 7
 
 
 def test_params_have_titles_and_descriptions(dagbag):
@@ -81,3 +87,11 @@ def test_sync_schedule_hourly_in_amsterdam(dagbag):
     assert str(dag.timetable.timezone) == "Europe/Amsterdam"
     assert dag.max_active_runs == 1
     assert [task.task_id for task in dag.tasks] == ["extract_payments", "push_queue"]
+
+
+def test_train_schedule_and_params(dagbag):
+    dag = dagbag.dags["train"]
+    assert dag.timetable.expression == "0 2 * * 0"
+    assert str(dag.timetable.timezone) == "Europe/Amsterdam"
+    assert set(dag.params) == {"plans", "force_promotion", "grid"}
+    assert dag.params.get_param("grid").schema["enum"] == ["small", "full"]

@@ -21,6 +21,7 @@ class World:
     store: Any
     settings: Any
     sleeps: list[float]
+    ynab_token: str = w.YNAB_TOKEN
 
     def bunq_client(self):
         from bunq_ynab.bunq.client import BunqClient
@@ -38,7 +39,7 @@ class World:
     def ynab_client(self):
         from bunq_ynab.ynab.client import YnabClient
 
-        return YnabClient(w.YNAB_TOKEN, host=self.ynab_emulator.base_url)
+        return YnabClient(self.ynab_token, host=self.ynab_emulator.base_url)
 
     def extract(self):
         from bunq_ynab.sync import extract, linking, ynab_mirror
@@ -104,9 +105,18 @@ def make_world(db):
         ynab_emulator = YnabEmulator(seed).start()
         started.extend([bunq_emulator, ynab_emulator])
         configure_sdk(bunq_emulator.base_url)
-        context = ApiContext.create(ApiEnvironmentType.SANDBOX, w.API_KEY, "pytest")
+        api_key = seed["bunq"]["api_keys"][0]
+        context = ApiContext.create(ApiEnvironmentType.SANDBOX, api_key, "pytest")
         store = MemoryContextStore(context.to_json(), base_url=bunq_emulator.base_url)
-        return World(db, bunq_emulator, ynab_emulator, store, settings or Settings(), [])
+        return World(
+            db,
+            bunq_emulator,
+            ynab_emulator,
+            store,
+            settings or Settings(),
+            [],
+            ynab_token=seed["ynab"]["token"],
+        )
 
     yield factory
     for emulator in started:
