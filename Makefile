@@ -1,6 +1,8 @@
 # The two commands of the README, plus the steps they are made of.
 .PHONY: install demo test lint benchmark
 
+PYTHON_DIRS = dags plugins emulators scripts tests
+
 install:
 	bash scripts/install.sh
 
@@ -13,8 +15,8 @@ test: install
 	.venv/bin/python -m pytest
 
 lint: install
-	.venv/bin/ruff format --check .
-	.venv/bin/ruff check .
+	.venv/bin/ruff format --check $(PYTHON_DIRS)
+	.venv/bin/ruff check $(PYTHON_DIRS)
 
 benchmark: install
 	bash scripts/ensure_postgres.sh

@@ -116,8 +116,9 @@ def main() -> int:
 
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"## Sync benchmark: {args.payments:,} payments, 3 bunq accounts, {plans} YNAB plans\n")
-    print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    print(f"Run on {time.strftime('%Y-%m-%d')}; peak resident memory of the process {peak_mib:.0f} MiB\n")
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    print(f"Machine: {machine}")
+    print(f"Run on {time.strftime('%Y-%m-%d')}; peak resident memory {peak_mib:.0f} MiB\n")
     print("| phase | wall time (s) | payments | payments/s |")
     print("|---|---:|---:|---:|")
     for name, seconds, count in rows:
