@@ -59,7 +59,6 @@ class AirflowContextStore:
 
     def load(self) -> str:
         from airflow.sdk import BaseHook, Variable
-        from airflow.sdk.log import mask_secret
 
         connection = BaseHook.get_connection(self.conn_id)
         stored = connection.password
@@ -68,26 +67,49 @@ class AirflowContextStore:
                 f"Airflow Connection {self.conn_id!r} has no bunq API context in its password "
                 "field; save the JSON that bunq-sdk's ApiContext.save() writes there"
             )
-        mask_secret(stored)
+        mask_context(stored)
         self.base_url = connection.extra_dejson.get("base_url") or None
 
         refreshed = Variable.get(self.variable_key, default=None)
         if refreshed and _installation_token(refreshed) == _installation_token(stored):
-            mask_secret(refreshed)
+            mask_context(refreshed)
             return refreshed
         return stored
 
     def save(self, context_json: str) -> None:
         from airflow.sdk import Variable
-        from airflow.sdk.log import mask_secret
 
-        mask_secret(context_json)
+        mask_context(context_json)
         Variable.set(
             self.variable_key,
             context_json,
             description=f"bunq API context refreshed from Connection {self.conn_id}",
         )
         log.info("Saved the refreshed bunq session for Connection %s", self.conn_id)
+
+
+def mask_context(context_json: str) -> None:
+    """Register the context and each secret inside it with Airflow's log masker.
+
+    Masking the whole JSON alone would not hide a token that is logged on its own.
+    """
+    from airflow.sdk.log import mask_secret
+
+    mask_secret(context_json)
+    try:
+        context = json.loads(context_json)
+    except ValueError:
+        return
+    installation = context.get("installation_context") or {}
+    session = context.get("session_context") or {}
+    for value in (
+        context.get("api_key"),
+        installation.get("token"),
+        installation.get("private_key_client"),
+        session.get("token"),
+    ):
+        if isinstance(value, str) and value:
+            mask_secret(value)
 
 
 def _installation_token(context_json: str) -> str | None:
