@@ -7,6 +7,8 @@ session's temporary Airflow home.
 
 from __future__ import annotations
 
+import json
+
 from tests.dags.conftest import load_dag
 from tests.integration import world as w
 
@@ -82,3 +84,27 @@ def test_sync_payment_dag_unknown_payment_fails(dag_world):
     run = load_dag("sync_payment").test(run_conf={"payment_id": 99999999})
 
     assert run.state == "failed"
+
+
+def test_refreshed_session_saved_for_next_run(dag_world, monkeypatch):
+    world = dag_world(seed_with([w.payment(11, "-1.00")]))
+    context = json.loads(world.store.context_json)
+    context["session_context"]["expiry_time"] = "2020-01-01 00:00:00.000000"
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_BUNQ_DEFAULT",
+        json.dumps(
+            {
+                "conn_type": "generic",
+                "password": json.dumps(context),
+                "extra": {"base_url": world.bunq_emulator.base_url},
+            }
+        ),
+    )
+    sessions = ("POST", "/v1/session-server")
+    before = world.bunq_emulator.request_counts[sessions]  # the test's own ApiContext.create
+    dag = load_dag("extract")
+
+    assert dag.test().state == "success"
+    assert world.bunq_emulator.request_counts[sessions] == before + 1
+    assert dag.test().state == "success"
+    assert world.bunq_emulator.request_counts[sessions] == before + 1  # the saved one was reused
