@@ -115,6 +115,11 @@ def sync_queue(
                 dry_run=dry_run,
                 predict=predict,
             )
+    if report.plan_errors:
+        # Fail the task so Airflow retries it and the UI shows it; the other plans are synced
+        # and the failed plans' payments are still pending.
+        failed = "; ".join(f"{plan}: {error}" for plan, error in report.plan_errors.items())
+        raise RuntimeError(f"YNAB failed for {len(report.plan_errors)} plan(s): {failed}")
     return report.as_dict()
 
 
@@ -127,14 +132,27 @@ def category_predictor(db: Database, settings: Settings) -> Any:
     from bunq_ynab.classification.predict import predict_categories
 
     def predict(plan_id: str, rows: list[dict[str, Any]]) -> dict[int, str | None]:
-        predictions = predict_categories(
-            db,
-            plan_id,
-            rows,
-            settings.mlserver_url,
-            settings.prediction_threshold,
-            tz=settings.timezone,
-        )
+        # A prediction is advice: whatever goes wrong here, the payments sync uncategorised.
+        # The savepoint keeps a failed prediction insert from aborting the sync's transaction.
+        try:
+            with db.transaction():
+                predictions = predict_categories(
+                    db,
+                    plan_id,
+                    rows,
+                    settings.mlserver_url,
+                    settings.prediction_threshold,
+                    tz=settings.timezone,
+                )
+        except Exception as error:  # noqa: BLE001 (the sync must not fail on a prediction)
+            log.warning(
+                "Category prediction for plan %s failed (%s: %s); %d payments sync uncategorised",
+                plan_id,
+                type(error).__name__,
+                error,
+                len(rows),
+            )
+            return {}
         return {
             payment_id: prediction.category_id for payment_id, prediction in predictions.items()
         }

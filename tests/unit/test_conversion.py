@@ -41,7 +41,7 @@ def build(row, **kwargs):
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("-24.95", -24950), ("0.01", 10), ("1234567.89", 1234567890), ("-0.001", -1), ("0", 0)],
+    [("-24.95", -24950), ("0.01", 10), ("1234567.89", 1234567890), ("-7.5", -7500), ("0", 0)],
 )
 def test_milliunits_exact(value, expected):
     assert to_milliunits(value) == expected
@@ -52,7 +52,7 @@ def test_milliunits_decimal_not_float():
     assert to_milliunits(Decimal("0.1") + Decimal("0.2")) == 300
 
 
-@pytest.mark.parametrize("value", ["1.0001", "abc", "NaN", "Infinity"])
+@pytest.mark.parametrize("value", ["1.001", "1.0001", "abc", "NaN", "Infinity"])
 def test_milliunits_rejects_bad_amounts(value):
     with pytest.raises(PaymentRejected):
         to_milliunits(value)

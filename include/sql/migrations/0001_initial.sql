@@ -22,7 +22,7 @@ CREATE TABLE bunq_payment (
     monetary_account_id     bigint NOT NULL REFERENCES bunq_account (id),
     created                 timestamptz NOT NULL,  -- bunq sends UTC
     updated                 timestamptz,
-    amount                  numeric(18, 2) NOT NULL,
+    amount                  numeric NOT NULL,      -- exactly as bunq sent it
     currency                text NOT NULL,
     description             text NOT NULL DEFAULT '',
     payment_type            text,                  -- bunq type: IDEAL, BUNQ, MASTERCARD, ...
@@ -55,6 +55,7 @@ CREATE TABLE ynab_plan (
     id                  text PRIMARY KEY,
     name                text NOT NULL,
     currency_iso_code   text,
+    deleted             boolean NOT NULL DEFAULT false,  -- no longer listed by YNAB
     raw                 jsonb NOT NULL,
     updated_at          timestamptz NOT NULL DEFAULT now()
 );

@@ -78,17 +78,20 @@ def import_id_for(payment_id: int) -> str:
 
 
 def to_milliunits(amount: Decimal | str) -> int:
-    """Convert a bunq amount such as ``"-24.95"`` to YNAB milliunits exactly (-24950)."""
+    """Convert a bunq amount such as ``"-24.95"`` to YNAB milliunits exactly (-24950).
+
+    Raises PaymentRejected for a value that is not a finite number with at most two decimals.
+    """
     try:
         value = Decimal(str(amount))
     except InvalidOperation as error:
         raise PaymentRejected(f"amount {amount!r} is not a number") from error
     if not value.is_finite():
         raise PaymentRejected(f"amount {amount!r} is not a finite number")
-    milliunits = value * 1000
-    if milliunits != milliunits.to_integral_value():
-        raise PaymentRejected(f"amount {amount} has more than three decimals")
-    return int(milliunits)
+    if value != value.quantize(Decimal("0.01")):
+        # bunq amounts are in cents; anything finer is a malformed amount, not money to round.
+        raise PaymentRejected(f"amount {amount} has more than two decimals")
+    return int(value * 1000)
 
 
 def local_date(created: dt.datetime, settings: Settings) -> dt.date:

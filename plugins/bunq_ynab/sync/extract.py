@@ -55,10 +55,13 @@ def store_accounts(db: Database, client: BunqClient) -> list[BunqAccount]:
             "currency": account.raw.get("currency") or "",
             "iban": account.iban,
             "display_name": account.raw.get("display_name"),
-            "raw": Jsonb(account.raw),
+            "raw": Jsonb(without_nul(account.raw)),
         }
         for account in accounts
     ]
+    # Rows go in id order, the order linking updates them in, so two extracts running at the
+    # same time wait for each other instead of deadlocking.
+    rows.sort(key=lambda row: row["id"])
     with db.transaction():
         db.execute_many(load_query("upsert_bunq_account"), rows)
     log.info("bunq: %d monetary accounts stored", len(accounts))
@@ -132,6 +135,7 @@ def _store_payments(db: Database, account_id: int, payments: list[dict]) -> int:
 
 def payment_row(payment: dict[str, Any], account_id: int | None = None) -> dict[str, Any]:
     """Return the ``bunq_payment`` row of a payment as bunq's JSON has it."""
+    payment = without_nul(payment)
     amount = payment.get("amount") or {}
     counterparty = payment.get("counterparty_alias") or {}
     return {
@@ -149,6 +153,21 @@ def payment_row(payment: dict[str, Any], account_id: int | None = None) -> dict[
         or (counterparty.get("label_user") or {}).get("display_name"),
         "raw": Jsonb(payment),
     }
+
+
+def without_nul(value: Any) -> Any:
+    """Return ``value`` with NUL characters removed from every string in it.
+
+    Postgres cannot store NUL in text or jsonb, and one such character in a description would
+    otherwise fail the whole account's extract on every run.
+    """
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {key: without_nul(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [without_nul(item) for item in value]
+    return value
 
 
 def parse_bunq_time(value: str) -> dt.datetime:

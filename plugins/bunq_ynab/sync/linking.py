@@ -55,6 +55,7 @@ def link_accounts(db: Database) -> list[Link]:
                 match = matches[0]
                 link = Link(account["id"], iban, match["plan_id"], match["id"], None)
         links.append(link)
+    links = _unlink_shared_targets(links)
 
     with db.transaction():
         for link in links:
@@ -74,3 +75,27 @@ def link_accounts(db: Database) -> list[Link]:
             log.warning("bunq account %s is not linked: %s", link.bunq_account_id, link.problem)
     log.info("Linked %d of %d bunq accounts to YNAB", len(linked), len(links))
     return links
+
+
+def _unlink_shared_targets(links: list[Link]) -> list[Link]:
+    """Unlink bunq accounts that matched the same YNAB account (a note with two IBANs).
+
+    Two bunq accounts feeding one YNAB account would merge their payments and turn every
+    transfer between them into a transfer from the account to itself.
+    """
+    by_target: dict[str, list[Link]] = {}
+    for link in links:
+        if link.account_id:
+            by_target.setdefault(link.account_id, []).append(link)
+    result = []
+    for link in links:
+        sharing = by_target.get(link.account_id or "", [])
+        if len(sharing) > 1:
+            others = ", ".join(str(other.bunq_account_id) for other in sharing if other is not link)
+            problem = (
+                f"its YNAB account's note also contains the IBAN of bunq account {others}; "
+                "put each IBAN in the note of its own YNAB account"
+            )
+            link = Link(link.bunq_account_id, link.iban, None, None, problem)
+        result.append(link)
+    return result

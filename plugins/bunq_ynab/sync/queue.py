@@ -31,7 +31,13 @@ from bunq_ynab.settings import Settings
 from bunq_ynab.storage import Database, load_query
 from bunq_ynab.sync import ynab_mirror
 from bunq_ynab.sync.conversion import PaymentRejected, TransactionDraft, build_transaction
-from bunq_ynab.ynab.client import CreateResult, YnabBadRequest, YnabClient, YnabRateLimited
+from bunq_ynab.ynab.client import (
+    CreateResult,
+    YnabBadRequest,
+    YnabClient,
+    YnabError,
+    YnabRateLimited,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +45,7 @@ log = logging.getLogger(__name__)
 CategoryPredictor = Callable[[str, list[dict[str, Any]]], dict[int, str | None]]
 
 _LOGGED_IDS = 50  # skipped ids listed per log line; failures are always listed in full
+_PLAN_LOCK_SPACE = 4_242_002  # first key of the per-plan advisory lock; any fixed number works
 
 
 @dataclass
@@ -55,6 +62,7 @@ class SyncReport:
     categorised: list[int] = field(default_factory=list)  # created with a predicted category
     drafts: list[dict[str, Any]] = field(default_factory=list)  # filled in dry runs
     rate_limited: bool = False
+    plan_errors: dict[str, str] = field(default_factory=dict)  # plan id -> YNAB error
     ynab_requests: int = 0
 
     @property
@@ -72,6 +80,7 @@ class SyncReport:
             "requeued": len(self.requeued),
             "categorised": len(self.categorised),
             "rate_limited": self.rate_limited,
+            "plan_errors": dict(self.plan_errors),
             "ynab_requests": self.ynab_requests,
         }
 
@@ -159,6 +168,10 @@ def _run(
                 error.detail or "429",
             )
             return
+        except YnabError as error:
+            # The plan's payments stay pending; the other plans still sync.
+            report.plan_errors[plan["plan_id"]] = str(error)
+            log.error("YNAB plan %s failed, its payments stay pending: %s", plan["plan_id"], error)
 
 
 def _requeue_eligible(db: Database, settings: Settings) -> list[int]:
@@ -206,6 +219,9 @@ def _sync_plan_batch(
     """Sync one batch of one plan in one transaction; return True if a full batch was taken."""
     plan_id = plan["plan_id"]
     with db.transaction():
+        # One run at a time per plan: concurrent runs would otherwise write the same rows of
+        # the YNAB mirror in different orders and deadlock. The lock ends with the transaction.
+        db.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_PLAN_LOCK_SPACE, plan_id))
         rows = db.query(
             "claim_plan_payments",
             {"plan_id": plan_id, "payment_ids": payment_ids, "limit": settings.batch_size},
@@ -234,7 +250,9 @@ def _sync_plan_batch(
     for payment_id, outcome in outcomes.items():
         if outcome.status == "failed":
             report.failed[payment_id] = outcome.reason or outcome.reason_code or "failed"
-    return len(rows) >= settings.batch_size
+    # Deferred rows stay pending, so a batch of only deferred rows would be claimed forever.
+    made_progress = bool(outcomes) or bool(drafts)
+    return made_progress and len(rows) >= settings.batch_size
 
 
 def _decide(
@@ -266,6 +284,7 @@ def _decide(
         )
     }
     claimed = {row["payment_id"]: row for row in rows}
+    partners: dict[int, int] = {}
     outcomes: dict[int, _Outcome] = {}
     drafts: list[TransactionDraft] = []
 
@@ -282,7 +301,7 @@ def _decide(
         is_transfer = other is not None and other["bunq_account_id"] != row["monetary_account_id"]
         transfer_payee_id = None
         if is_transfer:
-            role = _transfer_role(db, row, other, claimed)
+            role = _transfer_role(db, row, other, claimed, partners)
             log.debug(
                 "Payment %s is a transfer to bunq account %s; role: %s (other side %s)",
                 payment_id,
@@ -307,7 +326,8 @@ def _decide(
                     role.payment_id,
                 )
                 continue
-            transfer_payee_id = other["transfer_payee_id"]
+            if role.kind == "create":
+                transfer_payee_id = other["transfer_payee_id"]
 
         try:
             draft = build_transaction(
@@ -330,15 +350,28 @@ def _decide(
 
 @dataclass
 class _TransferRole:
-    kind: str  # "create", "counterpart" (the other side created it) or "wait"
+    kind: str  # "create", "counterpart" (the other side created it), "ordinary" or "wait"
     payment_id: int | None = None
     ynab_transaction_id: str | None = None
 
 
 def _transfer_role(
-    db: Database, row: dict[str, Any], other: dict[str, Any], claimed: dict[int, dict]
+    db: Database,
+    row: dict[str, Any],
+    other: dict[str, Any],
+    claimed: dict[int, dict],
+    partners: dict[int, int],
 ) -> _TransferRole:
-    """Decide whether this side of an own-account transfer creates the YNAB transfer."""
+    """Decide whether this side of an own-account transfer creates the YNAB transfer.
+
+    ``partners`` pairs the payments of this batch that were matched already, so two equal
+    transfers at the same time pair one-to-one instead of both sides naming the first one.
+    """
+    payment_id = row["payment_id"]
+    if payment_id in partners:
+        other_id = partners[payment_id]
+        return _in_batch_role(row, other_id)
+
     match = db.fetch_one(
         load_query("find_transfer_counterpart"),
         {
@@ -346,27 +379,32 @@ def _transfer_role(
             "own_iban": row["account_iban"],
             "amount": row["amount"],
             "created": row["created"],
-            "payment_id": row["payment_id"],
+            "payment_id": payment_id,
+            "taken": list(partners),
         },
     )
     if match is None:
         return _TransferRole("create")
     other_id = match["id"]
+
     if match["status"] == "synced" and match["counterpart_of"] is None:
-        transfer_id = None
+        found = None
         if match["ynab_transaction_id"]:
             found = db.fetch_one(
                 "SELECT transfer_transaction_id FROM ynab_transaction WHERE id = %s",
                 (match["ynab_transaction_id"],),
             )
-            transfer_id = found["transfer_transaction_id"] if found else None
-        return _TransferRole("counterpart", other_id, transfer_id)
+        if found is None or found["transfer_transaction_id"] is None:
+            # The other side went to YNAB as an ordinary transaction (its account was not
+            # linked then). A transfer now would add a second copy of it on that account.
+            return _TransferRole("ordinary", other_id)
+        return _TransferRole("counterpart", other_id, found["transfer_transaction_id"])
+
     if other_id in claimed:
-        # Both sides are in this batch: the outgoing side (negative amount) creates the
-        # transfer, and the incoming side is resolved after the POST.
-        if row["amount"] < 0 or (row["amount"] == 0 and row["payment_id"] < other_id):
-            return _TransferRole("create")
-        return _TransferRole("counterpart", other_id, None)
+        partners[payment_id] = other_id
+        partners[other_id] = payment_id
+        return _in_batch_role(row, other_id)
+
     if match["status"] == "pending":
         locked = db.fetch_one(
             "SELECT payment_id FROM payment_queue WHERE payment_id = %s FOR UPDATE SKIP LOCKED",
@@ -376,6 +414,14 @@ def _transfer_role(
             return _TransferRole("wait", other_id)
         # Pending but not claimed in this batch (a later batch): this side creates it.
     return _TransferRole("create")
+
+
+def _in_batch_role(row: dict[str, Any], other_id: int) -> _TransferRole:
+    """Both sides are in this batch: the outgoing side (negative amount) creates the transfer,
+    and the incoming side is resolved after the POST."""
+    if row["amount"] < 0 or (row["amount"] == 0 and row["payment_id"] < other_id):
+        return _TransferRole("create")
+    return _TransferRole("counterpart", other_id, None)
 
 
 def _apply_predictions(

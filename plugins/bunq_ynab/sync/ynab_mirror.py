@@ -42,6 +42,21 @@ def refresh_plans(db: Database, ynab: YnabClient) -> list[dict[str, Any]]:
                 load_query("upsert_ynab_account"),
                 [_account_row(str(plan["id"]), account) for account in plan.get("accounts") or []],
             )
+        listed = [str(plan["id"]) for plan in plans]
+        gone = db.fetch_all(
+            "UPDATE ynab_plan SET deleted = true, updated_at = now()"
+            " WHERE NOT deleted AND NOT (id = ANY(%s)) RETURNING id, name",
+            (listed,),
+        )
+        db.execute(
+            "UPDATE ynab_account SET deleted = true, updated_at = now()"
+            " WHERE NOT deleted AND NOT (plan_id = ANY(%s))",
+            (listed,),
+        )
+        for row in gone:
+            log.warning(
+                "YNAB no longer lists plan %s (%s); its accounts are unlinked", *row.values()
+            )
     account_count = sum(len(plan.get("accounts") or []) for plan in plans)
     log.info("YNAB: %d plans with %d accounts stored", len(plans), account_count)
     return plans
