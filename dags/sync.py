@@ -4,8 +4,8 @@
 Every hour from 06:00 to 23:00 Europe/Amsterdam: `extract` (fetch and queue new bunq payments),
 then `sync_payment_queue` (push them to YNAB). The two tasks run the same code as those DAGs.
 
-A run that finds nothing new costs one bunq request per account plus a few, and one YNAB
-request; a run with new payments adds two YNAB requests per plan that has any.
+A run that finds nothing new costs one bunq request per account plus one, and one YNAB
+request. A run with new payments adds two YNAB requests per plan that has any.
 """
 
 from __future__ import annotations

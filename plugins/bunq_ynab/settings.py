@@ -1,7 +1,7 @@
 """User settings of the sync, read from the Airflow Variable ``bunq_ynab_settings`` (JSON).
 
-Every key is optional; :class:`Settings` holds the defaults. The Variable can also come from the
-environment as ``AIRFLOW_VAR_BUNQ_YNAB_SETTINGS``.
+Every key is optional, and :class:`Settings` defines the defaults. The Variable can also come
+from the environment as ``AIRFLOW_VAR_BUNQ_YNAB_SETTINGS``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ _FLAG_COLORS = ("red", "orange", "yellow", "green", "blue", "purple", None)
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    """How payments become YNAB transactions, and which connections to use."""
+    """Settings of the sync: transaction fields, connection ids and model locations."""
 
     start_date: dt.date | None = None  # payments created before it (local date) are skipped
     timezone: str = "Europe/Amsterdam"  # the calendar that YNAB dates are taken from

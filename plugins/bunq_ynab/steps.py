@@ -161,7 +161,7 @@ def category_predictor(db: Database, settings: Settings) -> Any:
 
 
 def describe_payment(settings: Settings, payment_id: int) -> dict[str, Any] | None:
-    """Log what the database knows about one payment; return None if it is not stored."""
+    """Log the stored data and queue state of one payment; return None if it is not stored."""
     with database(settings) as db:
         apply_migrations(db)
         row = db.fetch_one(

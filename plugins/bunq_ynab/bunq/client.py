@@ -45,7 +45,7 @@ class BunqCredentialsError(RuntimeError):
 
 
 class BunqRateLimited(RuntimeError):
-    """bunq kept answering 429 after every retry."""
+    """bunq returned 429 on every retry."""
 
 
 @dataclass
@@ -249,7 +249,7 @@ class BunqClient:
                 self.stats.rate_limit_retries += 1
                 if rate_limit_retries > MAX_RATE_LIMIT_RETRIES:
                     raise BunqRateLimited(
-                        f"bunq answered 429 Too Many Requests {rate_limit_retries} times in a "
+                        f"bunq returned 429 Too Many Requests {rate_limit_retries} times in a "
                         f"row for {method} {path}"
                     ) from None
                 delay = 3.0 * rate_limit_retries

@@ -1,6 +1,6 @@
 """Where the bunq API context lives: an Airflow Connection, plus the refreshed copy.
 
-The Connection (default id ``bunq_default``) holds the API context JSON that ``bunq-sdk`` saves
+The Connection (default id ``bunq_default``) stores the API context JSON that ``bunq-sdk`` saves
 (``ApiContext.to_json()``) in its *password* field, so Airflow encrypts it with its Fernet key
 and masks it in task logs. Its extra may set ``{"base_url": "http://127.0.0.1:8701/v1/"}`` to
 point the SDK at another server, such as the local emulator.

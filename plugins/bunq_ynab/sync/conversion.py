@@ -26,7 +26,7 @@ _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 class PaymentRejected(ValueError):
-    """The payment cannot become a YNAB transaction; the message says why."""
+    """The payment cannot become a YNAB transaction; the message gives the reason."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -50,7 +50,7 @@ _PLAN_LOCK_SPACE = 4_242_002  # first key of the per-plan advisory lock; any fix
 
 @dataclass
 class SyncReport:
-    """What one run did, per outcome, with the payment ids behind every failure."""
+    """Outcome counts of one run, with the payment id and reason of every failure."""
 
     created: list[int] = field(default_factory=list)
     duplicates: list[int] = field(default_factory=list)  # already in YNAB: counted as synced

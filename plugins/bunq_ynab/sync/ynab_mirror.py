@@ -18,7 +18,7 @@ from bunq_ynab.ynab.client import YnabClient
 
 log = logging.getLogger(__name__)
 
-# The first full read asks for everything from this date on; YNAB's default is one year back.
+# The first full read requests everything from this date on; YNAB's default is one year back.
 FULL_HISTORY_SINCE = dt.date(2000, 1, 1)
 
 

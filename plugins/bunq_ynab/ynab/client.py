@@ -29,7 +29,7 @@ class YnabError(RuntimeError):
 
 
 class YnabRateLimited(YnabError):
-    """YNAB answered 429: the token's hourly request budget is used up."""
+    """YNAB returned 429 because the token's hourly request budget is used up."""
 
 
 class YnabBadRequest(YnabError):
@@ -49,7 +49,7 @@ class YnabBadRequest(YnabError):
 
 @dataclass
 class CreateResult:
-    """What one bulk create returned."""
+    """Result of one bulk create."""
 
     transactions: list[dict[str, Any]] = field(default_factory=list)
     duplicate_import_ids: list[str] = field(default_factory=list)
@@ -74,7 +74,7 @@ class YnabClient:
         self.requests: Counter = Counter()
 
     def close(self) -> None:
-        # ynab 4.4's ApiClient holds a urllib3 pool manager and has no close(); clear its pools.
+        # ynab 4.4's ApiClient keeps a urllib3 pool manager and has no close(), so clear its pools.
         self._api_client.rest_client.pool_manager.clear()
 
     def __enter__(self) -> YnabClient:
