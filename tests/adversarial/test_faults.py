@@ -63,12 +63,6 @@ def test_ynab_5xx_on_one_plan_post(make_world):
     assert set(statuses(world).values()) == {"synced"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=urllib3.exceptions.HTTPError,
-    reason="only YnabError is kept to its plan: a dropped connection or a read timeout on one "
-    "plan's POST still aborts the sync of every plan after it",
-)
 def test_dropped_connection_on_one_plan(make_world):
     payments = [w.payment(11, "-1.00"), w.payment(13, "-2.00")]
     world = make_world(seed_with(payments))

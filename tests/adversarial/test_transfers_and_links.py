@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-
 from tests.adversarial.support import import_id_counts, seed_with, statuses
 from tests.integration import world as w
 
@@ -59,12 +57,6 @@ def test_equal_transfers_pair_one_to_one(make_world, yesterday):
     assert {row["counterpart_of"] for row in incoming} == {first[0]["id"], second[0]["id"]}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="two equal transfers whose outgoing sides synced in an earlier run: both incoming "
-    "sides are recorded as the counterpart of the first outgoing payment",
-)
 def test_equal_transfers_across_runs_pair_one_to_one(make_world, yesterday):
     first = w.transfer((11, w.IBAN_BANK), (12, w.IBAN_SAVINGS), "50.00", created=yesterday)
     second = w.transfer((11, w.IBAN_BANK), (12, w.IBAN_SAVINGS), "50.00", created=yesterday)
@@ -118,12 +110,6 @@ def test_deleted_plan_does_not_block_others(make_world):
     assert world.queue()[bank["id"]]["reason_code"] == "account_not_linked"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="an account deleted in YNAB (GET /plans leaves deleted accounts out) stays linked, "
-    "so its new payments fail for good with 'account not found' instead of being skipped",
-)
 def test_deleted_ynab_account_unlinks(make_world):
     world = make_world(seed_with([w.payment(11, "-1.00")]))
     world.run()

@@ -55,7 +55,7 @@ def store_accounts(db: Database, client: BunqClient) -> list[BunqAccount]:
             "currency": account.raw.get("currency") or "",
             "iban": account.iban,
             "display_name": account.raw.get("display_name"),
-            "raw": Jsonb(without_nul(account.raw)),
+            "raw": Jsonb(storable(account.raw)),
         }
         for account in accounts
     ]
@@ -135,7 +135,7 @@ def _store_payments(db: Database, account_id: int, payments: list[dict]) -> int:
 
 def payment_row(payment: dict[str, Any], account_id: int | None = None) -> dict[str, Any]:
     """Return the ``bunq_payment`` row of a payment as bunq's JSON has it."""
-    payment = without_nul(payment)
+    payment = storable(payment)
     amount = payment.get("amount") or {}
     counterparty = payment.get("counterparty_alias") or {}
     return {
@@ -155,19 +155,27 @@ def payment_row(payment: dict[str, Any], account_id: int | None = None) -> dict[
     }
 
 
-def without_nul(value: Any) -> Any:
-    """Return ``value`` with NUL characters removed from every string in it.
+def storable(value: Any) -> Any:
+    """Return ``value`` with every string in it made storable in Postgres text and jsonb.
 
-    Postgres cannot store NUL in text or jsonb, and one such character in a description would
-    otherwise fail the whole account's extract on every run.
+    NUL characters are removed and lone UTF-16 surrogates (half an emoji) become U+FFFD,
+    because either one in a description would otherwise fail the whole account's extract on
+    every run.
     """
     if isinstance(value, str):
-        return value.replace("\x00", "")
+        text = value.replace("\x00", "")
+        if any(_is_surrogate(char) for char in text):
+            text = "".join("\ufffd" if _is_surrogate(char) else char for char in text)
+        return text
     if isinstance(value, dict):
-        return {key: without_nul(item) for key, item in value.items()}
+        return {key: storable(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [without_nul(item) for item in value]
+        return [storable(item) for item in value]
     return value
+
+
+def _is_surrogate(char: str) -> bool:
+    return "\ud800" <= char <= "\udfff"
 
 
 def parse_bunq_time(value: str) -> dt.datetime:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+import urllib3
 
 from bunq_ynab.settings import Settings
 from bunq_ynab.storage import Database, load_query
@@ -168,8 +169,9 @@ def _run(
                 error.detail or "429",
             )
             return
-        except YnabError as error:
-            # The plan's payments stay pending; the other plans still sync.
+        except (YnabError, urllib3.exceptions.HTTPError) as error:
+            # A YNAB error or a lost connection: the plan's payments stay pending (a POST that
+            # YNAB stored anyway is found by its import_id next time); the other plans sync.
             report.plan_errors[plan["plan_id"]] = str(error)
             log.error("YNAB plan %s failed, its payments stay pending: %s", plan["plan_id"], error)
 
@@ -285,6 +287,7 @@ def _decide(
     }
     claimed = {row["payment_id"]: row for row in rows}
     partners: dict[int, int] = {}
+    taken: set[int] = set()
     outcomes: dict[int, _Outcome] = {}
     drafts: list[TransactionDraft] = []
 
@@ -301,7 +304,7 @@ def _decide(
         is_transfer = other is not None and other["bunq_account_id"] != row["monetary_account_id"]
         transfer_payee_id = None
         if is_transfer:
-            role = _transfer_role(db, row, other, claimed, partners)
+            role = _transfer_role(db, row, other, claimed, partners, taken)
             log.debug(
                 "Payment %s is a transfer to bunq account %s; role: %s (other side %s)",
                 payment_id,
@@ -361,16 +364,17 @@ def _transfer_role(
     other: dict[str, Any],
     claimed: dict[int, dict],
     partners: dict[int, int],
+    taken: set[int],
 ) -> _TransferRole:
     """Decide whether this side of an own-account transfer creates the YNAB transfer.
 
-    ``partners`` pairs the payments of this batch that were matched already, so two equal
-    transfers at the same time pair one-to-one instead of both sides naming the first one.
+    ``partners`` pairs the payments of this batch that were matched already, and ``taken``
+    contains synced payments that a payment of this batch took as its other side. Both keep two
+    equal transfers pairing one-to-one instead of both sides naming the first one.
     """
     payment_id = row["payment_id"]
     if payment_id in partners:
-        other_id = partners[payment_id]
-        return _in_batch_role(row, other_id)
+        return _in_batch_role(row, partners[payment_id])
 
     match = db.fetch_one(
         load_query("find_transfer_counterpart"),
@@ -380,7 +384,7 @@ def _transfer_role(
             "amount": row["amount"],
             "created": row["created"],
             "payment_id": payment_id,
-            "taken": list(partners),
+            "taken": sorted(set(partners) | taken),
         },
     )
     if match is None:
@@ -394,6 +398,7 @@ def _transfer_role(
                 "SELECT transfer_transaction_id FROM ynab_transaction WHERE id = %s",
                 (match["ynab_transaction_id"],),
             )
+        taken.add(other_id)
         if found is None or found["transfer_transaction_id"] is None:
             # The other side went to YNAB as an ordinary transaction (its account was not
             # linked then). A transfer now would add a second copy of it on that account.

@@ -38,9 +38,17 @@ def refresh_plans(db: Database, ynab: YnabClient) -> list[dict[str, Any]]:
                     "raw": Jsonb(raw, dumps=_dumps),
                 },
             )
+            accounts = plan.get("accounts") or []
             db.execute_many(
                 load_query("upsert_ynab_account"),
-                [_account_row(str(plan["id"]), account) for account in plan.get("accounts") or []],
+                [_account_row(str(plan["id"]), account) for account in accounts],
+            )
+            # YNAB leaves deleted accounts out of this list, so an account it stopped listing
+            # is deleted: it must not stay linked.
+            db.execute(
+                "UPDATE ynab_account SET deleted = true, updated_at = now()"
+                " WHERE plan_id = %s AND NOT deleted AND NOT (id = ANY(%s))",
+                (str(plan["id"]), [str(account["id"]) for account in accounts]),
             )
         listed = [str(plan["id"]) for plan in plans]
         gone = db.fetch_all(
