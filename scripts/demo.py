@@ -139,7 +139,7 @@ def _print_summary(seed: dict, ynab, before: dict[str, int]) -> None:
             f"{len(transfers)} of them transfers, {len(repeated)} duplicated import_ids"
         )
         for transaction in sorted(created, key=lambda t: t["date"])[-5:]:
-            amount = Decimal(transaction["amount"]).scaleb(-3)
+            amount = Decimal(transaction["amount"]).scaleb(-3).quantize(Decimal("0.01"))
             print(
                 f"  {transaction['date']}  {amount:>10}  {transaction.get('payee_name') or '':<28}"
                 f"  {transaction['import_id']}"
