@@ -1142,8 +1142,9 @@ def main() -> int:
         help="grids to train with, in this order",
     )  # fmt: skip
     parser.add_argument(
-        "--n-jobs", type=int, default=1,
-        help="parallel jobs of cross-validation and grid search (the train DAG uses 1)",
+        "--n-jobs", type=int, default=-1,
+        help="parallel jobs of cross-validation and grid search; -1 uses every core, as the "
+        "train DAG does by default (the training_jobs setting)",
     )  # fmt: skip
     parser.add_argument("--requests", type=int, default=50, help="inference requests to time")
     parser.add_argument("--batch", type=int, default=200, help="records per inference request")

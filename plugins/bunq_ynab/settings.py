@@ -39,6 +39,7 @@ class Settings:
     mlflow_tracking_uri: str | None = None
     mlflow_artifact_location: str | None = None
     mlserver_repository: str | None = None
+    training_jobs: int = -1  # parallel jobs of the cross-validation; -1 uses every core
 
     def __post_init__(self) -> None:
         try:

@@ -250,6 +250,7 @@ def train_plan(settings: Settings, plan_id: str, grid: str, force_promotion: boo
             tz=settings.timezone,
             promote_model=True,
             force_promotion=force_promotion,
+            n_jobs=settings.training_jobs,
         )
     summary = _plain(result)
     if result.skipped_reason:
