@@ -125,6 +125,9 @@ def start_mlserver(
         key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")
     }
     environment["MLFLOW_TRACKING_URI"] = tracking_uri
+    # mlflow.set_registry_uri exports MLFLOW_REGISTRY_URI, so a process that trained against
+    # another store earlier would hand MLServer that store's registry; pin both to one store.
+    environment["MLFLOW_REGISTRY_URI"] = tracking_uri
     environment["PATH"] = f"{mlserver_bin.parent}{os.pathsep}{environment.get('PATH', '')}"
 
     with open(log_path, "ab") as log_file:
