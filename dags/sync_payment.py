@@ -6,9 +6,11 @@ state, its account link, and the YNAB transaction it becomes.
 
 - **payment_id**: the bunq payment id (from the bunq app or the `bunq_payment` table). If it is
   not stored yet, new payments are extracted first.
-- **force**: sync it again even if it is synced, skipped or failed. YNAB's `import_id` check still
-  prevents a second transaction.
-- **dry_run**: show the YNAB transaction that would be sent, and change nothing.
+- **force**: sync it again even if it is synced, skipped or failed, and even if it is older than
+  the start date. YNAB's `import_id` check still prevents a second transaction. A payment of an
+  account that is not linked cannot be forced: it has no YNAB account to go to.
+- **dry_run**: show the YNAB transaction that would be sent. Nothing goes to YNAB and the queue
+  is unchanged; a payment that is not stored yet is still fetched from bunq first.
 """
 
 from __future__ import annotations
@@ -28,21 +30,26 @@ def sync_one(params: dict) -> dict:
 
     from bunq_ynab import steps
     from bunq_ynab.settings import Settings
+    from bunq_ynab.tasks import run_step
 
     logging.getLogger("bunq_ynab").setLevel(logging.DEBUG)
-    settings = Settings.from_airflow()
+    settings = run_step(Settings.from_airflow)
     payment_id = int(params["payment_id"])
 
     if steps.describe_payment(settings, payment_id) is None:
         logging.getLogger(__name__).info("Payment %s is not stored yet; extracting", payment_id)
-        steps.extract(settings)
+        run_step(steps.extract, settings)
         if steps.describe_payment(settings, payment_id) is None:
             raise AirflowFailException(
                 f"bunq payment {payment_id} was not found in any linked bunq account"
             )
 
-    report = steps.sync_queue(
-        settings, payment_ids=[payment_id], force=params["force"], dry_run=params["dry_run"]
+    report = run_step(
+        steps.sync_queue,
+        settings,
+        payment_ids=[payment_id],
+        force=params["force"],
+        dry_run=params["dry_run"],
     )
     steps.describe_payment(settings, payment_id)
     return report
@@ -64,13 +71,15 @@ def sync_one(params: dict) -> dict:
             False,
             type="boolean",
             title="Force",
-            description="Sync again even if the payment is already synced, skipped or failed.",
+            description="Sync again even if the payment is already synced, skipped, failed or "
+            "older than the start date.",
         ),
         "dry_run": Param(
             False,
             type="boolean",
             title="Dry run",
-            description="Show the YNAB transaction that would be created; change nothing.",
+            description="Show the YNAB transaction that would be created; nothing is sent to "
+            "YNAB and the queue is unchanged.",
         ),
     },
 )

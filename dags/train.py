@@ -14,6 +14,7 @@ and serve the best model to the sync.
    champion into MLServer through its repository API, waits until it is ready, smoke-tests it
    and rolls the alias back if that fails.
 4. `live_accuracy` logs how often the sync's stored predictions match the category you kept.
+5. `fail_if_a_plan_failed` marks the run failed if any plan's training or serving failed.
 
 Settings (Variable `bunq_ynab_settings`): `mlflow_tracking_uri`, `mlflow_artifact_location`,
 `mlserver_url`, `mlserver_repository`.
@@ -25,7 +26,7 @@ from datetime import timedelta
 
 from airflow.sdk import CronTriggerTimetable, Param, dag, task, task_group
 
-from bunq_ynab.tasks import API_RETRIES, extract_payments
+from bunq_ynab.tasks import API_RETRIES, extract_payments, run_step
 
 
 @task(**API_RETRIES)
@@ -34,7 +35,7 @@ def refresh_ynab() -> list[str]:
     from bunq_ynab import steps
     from bunq_ynab.settings import Settings
 
-    return steps.refresh_ynab(Settings.from_airflow())
+    return run_step(lambda: steps.refresh_ynab(Settings.from_airflow()))
 
 
 @task
@@ -43,7 +44,7 @@ def select_plans(params: dict) -> list[str]:
     from bunq_ynab import steps
     from bunq_ynab.settings import Settings
 
-    return steps.plans_to_train(Settings.from_airflow(), params["plans"] or None)
+    return run_step(lambda: steps.plans_to_train(Settings.from_airflow(), params["plans"] or None))
 
 
 @task(retries=1, retry_delay=timedelta(minutes=5), execution_timeout=timedelta(hours=2))
@@ -52,18 +53,20 @@ def train_model(plan_id: str, params: dict) -> dict:
     from bunq_ynab import steps
     from bunq_ynab.settings import Settings
 
-    return steps.train_plan(
-        Settings.from_airflow(), plan_id, params["grid"], params["force_promotion"]
+    return run_step(
+        lambda: steps.train_plan(
+            Settings.from_airflow(), plan_id, params["grid"], params["force_promotion"]
+        )
     )
 
 
-@task(retries=2, retry_delay=timedelta(minutes=1), trigger_rule="all_done")
+@task(retries=2, retry_delay=timedelta(minutes=1))
 def serve_model(plan_id: str) -> dict:
-    """Load the plan's champion into MLServer (also after a failed training: the old champion)."""
+    """Load the plan's champion into MLServer, wait until it is ready and smoke-test it."""
     from bunq_ynab import steps
     from bunq_ynab.settings import Settings
 
-    return steps.serve_champion(Settings.from_airflow(), plan_id)
+    return run_step(lambda: steps.serve_champion(Settings.from_airflow(), plan_id))
 
 
 @task_group
@@ -77,7 +80,20 @@ def live_accuracy(plan_ids: list[str]) -> dict:
     from bunq_ynab import steps
     from bunq_ynab.settings import Settings
 
-    return steps.report_live_accuracy(Settings.from_airflow(), plan_ids)
+    return run_step(lambda: steps.report_live_accuracy(Settings.from_airflow(), plan_ids))
+
+
+@task(trigger_rule="one_failed")
+def fail_if_a_plan_failed() -> None:
+    """Fail the run when a plan's training or serving failed, after the other plans finished.
+
+    Without it the run would end green, because its last task, live_accuracy, runs either way.
+    """
+    from airflow.sdk.exceptions import AirflowFailException
+
+    raise AirflowFailException(
+        "Training or serving failed for at least one plan; see the failed per_plan tasks"
+    )
 
 
 @dag(
@@ -114,7 +130,10 @@ def live_accuracy(plan_ids: list[str]) -> dict:
 def train():
     plans = select_plans()
     extract_payments() >> refresh_ynab() >> plans
-    per_plan.expand(plan_id=plans) >> live_accuracy(plans)
+    trained = per_plan.expand(plan_id=plans)
+    accuracy = live_accuracy(plans)
+    trained >> accuracy
+    [trained, accuracy] >> fail_if_a_plan_failed()
 
 
 train()

@@ -95,3 +95,11 @@ def test_train_schedule_and_params(dagbag):
     assert str(dag.timetable.timezone) == "Europe/Amsterdam"
     assert set(dag.params) == {"plans", "force_promotion", "grid"}
     assert dag.params.get_param("grid").schema["enum"] == ["small", "full"]
+
+
+def test_train_run_fails_when_a_plan_fails(dagbag):
+    dag = dagbag.dags["train"]
+    watcher = dag.get_task("fail_if_a_plan_failed")
+    assert watcher.trigger_rule == "one_failed"
+    assert {"per_plan.serve_model", "live_accuracy"} <= watcher.upstream_task_ids
+    assert dag.get_task("per_plan.serve_model").trigger_rule == "all_success"

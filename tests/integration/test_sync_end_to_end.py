@@ -539,3 +539,18 @@ def test_dry_run_changes_nothing(make_world):
     assert report.drafts[0]["amount"] == -6000
     assert world.created(w.PLAN_HOUSEHOLD) == []
     assert all(row["status"] == "pending" for row in world.queue().values())
+
+
+def test_force_overrides_start_date(make_world):
+    from bunq_ynab.settings import Settings
+
+    old = w.payment(11, "-1.00", created=dt.datetime.now(dt.UTC) - dt.timedelta(days=40))
+    world = make_world(seed_with([old]))
+    settings = Settings(start_date=dt.date.today() - dt.timedelta(days=10))
+    world.run(settings=settings)
+    assert world.queue()[old["id"]]["status"] == "skipped"
+
+    report = world.sync(settings=settings, payment_ids=[old["id"]], force=True)
+
+    assert report.created == [old["id"]]
+    assert world.queue()[old["id"]]["status"] == "synced"

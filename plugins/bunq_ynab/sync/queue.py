@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 # Receives (plan_id, claimed payment rows) and returns {payment_id: category_id or None}.
 CategoryPredictor = Callable[[str, list[dict[str, Any]]], dict[int, str | None]]
 
-_LOGGED_IDS = 50  # skipped ids listed per log line; failures are always listed in full
+_LOGGED_IDS = 20  # skipped ids listed per log line; failures are always listed in full
 _PLAN_LOCK_SPACE = 4_242_002  # first key of the per-plan advisory lock; any fixed number works
 
 
@@ -143,7 +143,10 @@ def _run(
             (payment_ids,),
         )
     report.requeued = _requeue_eligible(db, settings)
-    _skip_ineligible(db, settings, report, payment_ids)
+    # Forcing named payments also overrides the start date for them.
+    _skip_ineligible(
+        db, settings, report, payment_ids, apply_start_date=not (force and payment_ids)
+    )
 
     plans = db.fetch_all(
         "SELECT DISTINCT a.ynab_plan_id AS plan_id, pl.currency_iso_code"
@@ -188,10 +191,14 @@ def _requeue_eligible(db: Database, settings: Settings) -> list[int]:
 
 
 def _skip_ineligible(
-    db: Database, settings: Settings, report: SyncReport, payment_ids: list[int] | None
+    db: Database,
+    settings: Settings,
+    report: SyncReport,
+    payment_ids: list[int] | None,
+    apply_start_date: bool = True,
 ) -> None:
     with db.transaction():
-        if settings.start_date is not None:
+        if settings.start_date is not None and apply_start_date:
             rows = db.query(
                 "skip_payments_before_start",
                 {
