@@ -1,4 +1,4 @@
-"""Run the ``sync`` DAG once on embedded defaults: local emulators of bunq and YNAB, a local
+"""Run the ``sync`` DAG twice on embedded defaults: local emulators of bunq and YNAB, a local
 Postgres database and a throw-away Airflow home in ``.demo/``.
 
 What it does, in order:
@@ -47,7 +47,12 @@ def main() -> int:
     seed = build_demo_seed(args.today)
     (DEMO_DIR / "seed.json").write_text(json.dumps(seed, indent=2))
     payments = len(seed["bunq"]["payments"])
-    print(f"Demo data: {payments} bunq payments, {len(seed['ynab']['plans'])} YNAB plans")
+    start = seed.get("meta", {}).get("start_date")
+    print(
+        f"Demo data: {payments} bunq payments, {len(seed['ynab']['plans'])} YNAB plans. The user "
+        f"entered everything before {start} in YNAB by hand, so the sync's start_date is {start} "
+        "and older payments are skipped."
+    )
 
     bunq = BunqEmulator(seed).start()
     ynab = YnabEmulator(seed).start()
@@ -119,10 +124,39 @@ def _airflow_environment(seed: dict, bunq_url: str, ynab_url: str) -> dict[str, 
     return environment
 
 
+# Lines of the task log worth showing: this product's own loggers and the run's outcome.
+_SHOWN_LOG_LINES = ("[bunq_ynab.", "DagRun Finished", "[error", "Traceback")
+
+
 def _airflow(arguments: list[str], environment: dict[str, str], quiet: bool = False) -> None:
+    """Run an airflow command; keep its whole output in .demo/ and echo the lines that matter."""
     command = [str(REPO_ROOT / ".venv" / "bin" / "airflow"), *arguments]
-    output = subprocess.DEVNULL if quiet else None
-    subprocess.run(command, env=environment, check=True, stdout=output, cwd=REPO_ROOT)
+    log_path = DEMO_DIR / f"airflow-{'-'.join(arguments)}.log"
+    with open(log_path, "a") as log_file:
+        process = subprocess.Popen(
+            command,
+            env=environment,
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for line in process.stdout:
+            log_file.write(line)
+            if not quiet and any(marker in line for marker in _SHOWN_LOG_LINES):
+                print(_shorten(line.rstrip()), flush=True)
+        returncode = process.wait()
+    if returncode:
+        raise SystemExit(f"`airflow {' '.join(arguments)}` failed; the full log is {log_path}")
+    if not quiet:
+        print(f"(full Airflow log: {log_path.relative_to(REPO_ROOT)})")
+
+
+def _shorten(line: str) -> str:
+    """Drop the timestamp and the logger location that every Airflow log line carries."""
+    if "] " in line and line[:4].isdigit():
+        line = line.split(" ", 1)[1]
+    return line.split(" loc=")[0]
 
 
 def _print_summary(seed: dict, ynab, before: dict[str, int]) -> None:
@@ -133,17 +167,17 @@ def _print_summary(seed: dict, ynab, before: dict[str, int]) -> None:
         import_ids = Counter(t["import_id"] for t in created)
         repeated = [import_id for import_id, count in import_ids.items() if count > 1]
         transfers = [t for t in created if t.get("transfer_account_id")]
+        new = len(transactions) - before[plan["id"]]
         print(
-            f"Plan {plan['name']!r}: {len(transactions)} transactions "
-            f"({len(transactions) - before[plan['id']]} new), {len(created)} created by the sync, "
-            f"{len(transfers)} of them transfers, {len(repeated)} duplicated import_ids"
+            f"Plan {plan['name']!r}: {before[plan['id']]} transactions of history before the "
+            f"start date, {new} new: {len(created)} created by the sync ({len(transfers)} of "
+            f"them transfers, for which YNAB added the other side itself). "
+            f"Duplicated import_ids: {len(repeated)}."
         )
         for transaction in sorted(created, key=lambda t: t["date"])[-5:]:
             amount = Decimal(transaction["amount"]).scaleb(-3).quantize(Decimal("0.01"))
-            print(
-                f"  {transaction['date']}  {amount:>10}  {transaction.get('payee_name') or '':<28}"
-                f"  {transaction['import_id']}"
-            )
+            payee = (transaction.get("payee_name") or "")[:28]
+            print(f"  {transaction['date']}  {amount:>10}  {payee:<28}  {transaction['import_id']}")
 
 
 if __name__ == "__main__":
