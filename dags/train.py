@@ -7,10 +7,10 @@ and serve the best model to the sync.
 1. `extract_payments` and `refresh_ynab` bring bunq payments and YNAB transactions, categories
    and payees up to date (YNAB delta requests), so labels are the categories you have **now**.
 2. `select_plans`: every plan with a linked bunq account, or the ones in **plans**.
-3. Per plan (a failing plan does not stop the others): `train_model` runs the classifier
-   selection and the grid-search experiments in MLflow, refits, evaluates on a held-out split,
-   and moves the registry alias `champion` only if the new model beats the champion on the same
-   test data and the "last category of this payee" baseline. `serve_model` then loads the
+3. Per plan, where a failing plan does not stop the others: `train_model` runs the classifier
+   selection and the grid-search experiments in MLflow, refits and evaluates on a held-out
+   split. It moves the registry alias `champion` only if the new model beats the champion on
+   the same test data and the "last category of this payee" baseline. `serve_model` then loads the
    champion into MLServer through its repository API, waits until it is ready, smoke-tests it
    and rolls the alias back if that fails.
 4. `live_accuracy` logs how often the sync's stored predictions match the category you kept.

@@ -10,7 +10,7 @@ from typing import Any
 
 from airflow.sdk import task
 
-# Retries cover network faults, 5xx answers and a bunq rate limit that outlasted the client's
+# Retries cover network faults, 5xx responses and a bunq rate limit that outlasted the client's
 # own retries. Errors that a retry cannot fix fail at once (see run_step).
 API_RETRIES = {
     "retries": 3,

@@ -1,5 +1,5 @@
 """The ``train`` DAG end to end: demo history in the emulators, a real MLflow store and a real
-MLServer process, then a sync that asks MLServer for categories."""
+MLServer process, then a sync that requests categories from MLServer."""
 
 from __future__ import annotations
 

@@ -492,7 +492,8 @@ def test_deleted_ynab_transaction_not_a_local_duplicate(make_world):
 
     report = world.run(payment_ids=[payment_id], force=True)
 
-    assert report.created == [] and report.duplicates == [payment_id]
+    assert report.created == []
+    assert report.duplicates == [payment_id]
     assert world.queue()[payment_id]["status"] == "synced"
 
 
