@@ -173,8 +173,9 @@ def _run(
             )
             return
         except (YnabError, urllib3.exceptions.HTTPError) as error:
-            # A YNAB error or a lost connection: the plan's payments stay pending (a POST that
-            # YNAB stored anyway is found by its import_id next time); the other plans sync.
+            # A YNAB error or a lost connection leaves the plan's payments pending, and the
+            # other plans still sync. A POST that YNAB stored anyway is found by its import_id
+            # in the next run's transaction delta.
             report.plan_errors[plan["plan_id"]] = str(error)
             log.error("YNAB plan %s failed, its payments stay pending: %s", plan["plan_id"], error)
 
@@ -331,7 +332,7 @@ def _decide(
             if role.kind == "wait":
                 report.deferred.append(payment_id)
                 log.info(
-                    "Payment %s waits for its transfer counterpart %s, which another run holds",
+                    "Payment %s is deferred: another run has locked its transfer counterpart %s",
                     payment_id,
                     role.payment_id,
                 )
