@@ -3,7 +3,7 @@
 
 Push every pending payment on the queue to YNAB: one bulk request per plan, each transaction
 with a deterministic `import_id` (`bunq:<payment id>`), so reruns never duplicate. Payments YNAB
-rejects are marked **failed** with YNAB's message and the rest still sync; a YNAB rate limit
+rejects are marked **failed** with YNAB's message and the rest still sync. A YNAB rate limit
 (429) stops the run cleanly with the remaining payments still pending.
 
 The task log lists how many were created, already in YNAB, transfer counterparts, skipped and

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Make sure a PostgreSQL server answers on 127.0.0.1:5432; start the local cluster if not.
+# Make sure a PostgreSQL server accepts connections on 127.0.0.1:5432, and start the local
+# cluster if it does not.
 set -euo pipefail
 
 if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then

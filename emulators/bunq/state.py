@@ -292,9 +292,9 @@ class EmulatorState:
 
             items = self._payments[account_id]
 
-            # Stored payments are never changed after they are built, so the list shares them;
-            # callers copy the few they send (copying every payment for every page made a
-            # 10,000-payment listing take seconds per page).
+            # Stored payments are never changed after they are built, so the list shares them
+            # and callers copy the few they send. Copying every payment for every page made a
+            # 10,000-payment listing take seconds per page.
             return [items[payment_id] for payment_id in sorted(items, reverse=True)]
 
     def payment(self, account_id: int, payment_id: int) -> dict[str, Any] | None:

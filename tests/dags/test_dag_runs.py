@@ -1,7 +1,7 @@
 """One real ``dag.test()`` run per DAG, on the emulators and the test Postgres database.
 
 The DAGs read their Connections and settings from ``AIRFLOW_CONN_*`` / ``AIRFLOW_VAR_*``
-environment variables, as a user's deployment may; the metadata database is SQLite in the
+environment variables, as a user's deployment may. The metadata database is SQLite in the
 session's temporary Airflow home.
 """
 

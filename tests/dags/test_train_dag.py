@@ -62,8 +62,8 @@ def test_train_then_sync_predicts_categories(ml_world):
     world = ml_world
     plans = [plan["id"] for plan in world.seed["ynab"]["plans"]]
 
-    # On the demo data the payee baseline is hard to beat (most payees keep one category), so
-    # promotion is forced here; the promotion rule itself is tested in tests/classification.
+    # On the demo data most payees keep one category, so the payee baseline is hard to beat and
+    # promotion is forced here. The promotion rule itself is tested in tests/classification.
     run = load_dag("train").test(run_conf={"force_promotion": True})
 
     assert run.state == "success"

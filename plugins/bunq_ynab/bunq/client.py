@@ -25,9 +25,9 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZE = 200  # bunq's maximum count per page
 REQUEST_TIMEOUT_SECONDS = 30.0
-# bunq's documented limits per IP and endpoint (3 GET, 5 POST, 2 PUT per 3 s; session-server
-# 1 per 30 s), each window widened by a margin because bunq counts a request when it arrives,
-# a little later than the client sends it.
+# bunq's documented limits per IP and endpoint: 3 GET, 5 POST and 2 PUT per 3 s, and 1
+# session-server call per 30 s. Each window is widened by a margin, because bunq counts a
+# request when it arrives, a little later than the client sends it.
 _WINDOW_MARGIN_SECONDS = 0.3
 BUNQ_RATE_LIMITS = {
     "GET": (3, 3.0 + _WINDOW_MARGIN_SECONDS),

@@ -6,7 +6,7 @@ and masks it in task logs. Its extra may set ``{"base_url": "http://127.0.0.1:87
 point the SDK at another server, such as the local emulator.
 
 Tasks cannot write Connections in Airflow 3, so a context that the SDK refreshed (a new session)
-is saved to the Airflow Variable ``<conn_id>_api_context_secret``; the word "secret" in the key
+is saved to the Airflow Variable ``<conn_id>_api_context_secret``. The word "secret" in the key
 makes Airflow mask its value in logs. The Variable is used only while it belongs to the same
 installation as the Connection, so replacing the Connection's context always takes effect.
 """

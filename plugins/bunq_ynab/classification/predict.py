@@ -48,7 +48,7 @@ def predict_categories(
     not, is stored in the ``prediction`` table.
 
     Returns:
-        A Prediction per payment id; all categories are None when no model answered.
+        A Prediction per payment id; all categories are None when no model returned predictions.
     """
     if not payments_rows:
         return {}

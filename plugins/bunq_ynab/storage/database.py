@@ -1,7 +1,7 @@
 """A thin wrapper around one psycopg 3 connection to the app database.
 
-Inside Airflow tasks the connection comes from the provider's ``PostgresHook`` (so the Airflow
-Connection ``bunq_ynab_db`` decides where the data lives); tests and scripts pass a DSN. Every
+Inside Airflow tasks the connection comes from the provider's ``PostgresHook``, so the Airflow
+Connection ``bunq_ynab_db`` decides where the data lives. Tests and scripts pass a DSN. Every
 query is parameterised with psycopg's ``%(name)s`` placeholders; no value is ever formatted into
 SQL text.
 """

@@ -9,7 +9,8 @@ Queue states (``payment_queue.status``):
 - ``failed``: YNAB or the conversion rejected it; ``reason`` has the message.
 
 Why nothing is lost or duplicated: rows of one plan are claimed with ``FOR UPDATE SKIP
-LOCKED`` and stay locked in one transaction that also records the outcome of the YNAB POST.
+LOCKED`` inside one transaction (``_sync_plan_batch``), and the same transaction records the
+outcome of the YNAB POST (``test_crash_after_post_before_commit`` checks this).
 A crash before the commit returns them to pending; the rerun reads the YNAB transaction delta
 first and finds what the lost POST created by its deterministic ``import_id``, and YNAB itself
 reports any remaining repeat in ``duplicate_import_ids``.
@@ -226,7 +227,7 @@ def _sync_plan_batch(
     predict: CategoryPredictor | None,
     today: dt.date | None,
 ) -> bool:
-    """Sync one batch of one plan in one transaction; return True if a full batch was taken."""
+    """Sync one batch of one plan in one transaction; return True if a full batch was claimed."""
     plan_id = plan["plan_id"]
     with db.transaction():
         # One run at a time per plan: concurrent runs would otherwise write the same rows of
@@ -295,7 +296,7 @@ def _decide(
     }
     claimed = {row["payment_id"]: row for row in rows}
     partners: dict[int, int] = {}
-    taken: set[int] = set()
+    paired_synced: set[int] = set()
     outcomes: dict[int, _Outcome] = {}
     drafts: list[TransactionDraft] = []
 
@@ -312,7 +313,7 @@ def _decide(
         is_transfer = other is not None and other["bunq_account_id"] != row["monetary_account_id"]
         transfer_payee_id = None
         if is_transfer:
-            role = _transfer_role(db, row, other, claimed, partners, taken)
+            role = _transfer_role(db, row, other, claimed, partners, paired_synced)
             log.debug(
                 "Payment %s is a transfer to bunq account %s; role: %s (other side %s)",
                 payment_id,
@@ -372,13 +373,14 @@ def _transfer_role(
     other: dict[str, Any],
     claimed: dict[int, dict],
     partners: dict[int, int],
-    taken: set[int],
+    paired_synced: set[int],
 ) -> _TransferRole:
     """Decide whether this side of an own-account transfer creates the YNAB transfer.
 
-    ``partners`` pairs the payments of this batch that were matched already, and ``taken``
-    contains synced payments that a payment of this batch took as its other side. Both keep two
-    equal transfers pairing one-to-one instead of both sides naming the first one.
+    ``partners`` pairs the payments of this batch that were matched already, and
+    ``paired_synced`` contains synced payments that a payment of this batch took as its other
+    side. Both keep two equal transfers pairing one-to-one instead of both sides naming the
+    first one.
     """
     payment_id = row["payment_id"]
     if payment_id in partners:
@@ -392,7 +394,7 @@ def _transfer_role(
             "amount": row["amount"],
             "created": row["created"],
             "payment_id": payment_id,
-            "taken": sorted(set(partners) | taken),
+            "already_paired": sorted(set(partners) | paired_synced),
         },
     )
     if match is None:
@@ -406,7 +408,7 @@ def _transfer_role(
                 "SELECT transfer_transaction_id FROM ynab_transaction WHERE id = %s",
                 (match["ynab_transaction_id"],),
             )
-        taken.add(other_id)
+        paired_synced.add(other_id)
         if found is None or found["transfer_transaction_id"] is None:
             # The other side went to YNAB as an ordinary transaction (its account was not
             # linked then). A transfer now would add a second copy of it on that account.
@@ -447,8 +449,8 @@ def _apply_predictions(
 ) -> None:
     """Fill in predicted categories that still exist in the plan; YNAB rejects unknown ones."""
     # Transfers carry no category in YNAB, so only ordinary transactions are predicted.
-    wanted = {draft.payment_id for draft in drafts if draft.payee_id is None}
-    candidates = [row for row in rows if row["payment_id"] in wanted]
+    to_predict = {draft.payment_id for draft in drafts if draft.payee_id is None}
+    candidates = [row for row in rows if row["payment_id"] in to_predict]
     if not candidates:
         return
     categories = predict(plan_id, candidates)
@@ -624,8 +626,8 @@ def _log_report(report: SyncReport, dry_run: bool) -> None:
     )
     if report.skipped:
         ids = sorted(report.skipped)
-        shown = ", ".join(str(i) for i in ids[:_LOGGED_IDS])
+        listed = ", ".join(str(i) for i in ids[:_LOGGED_IDS])
         more = f" and {len(ids) - _LOGGED_IDS} more" if len(ids) > _LOGGED_IDS else ""
-        log.info("Skipped payments: %s%s", shown, more)
+        log.info("Skipped payments: %s%s", listed, more)
     for payment_id, reason in sorted(report.failed.items()):
         log.error("Payment %s failed: %s", payment_id, reason)

@@ -51,7 +51,7 @@ def refresh_plans(db: Database, ynab: YnabClient) -> list[dict[str, Any]]:
                 (str(plan["id"]), [str(account["id"]) for account in accounts]),
             )
         listed = [str(plan["id"]) for plan in plans]
-        gone = db.fetch_all(
+        unlisted = db.fetch_all(
             "UPDATE ynab_plan SET deleted = true, updated_at = now()"
             " WHERE NOT deleted AND NOT (id = ANY(%s)) RETURNING id, name",
             (listed,),
@@ -61,7 +61,7 @@ def refresh_plans(db: Database, ynab: YnabClient) -> list[dict[str, Any]]:
             " WHERE NOT deleted AND NOT (plan_id = ANY(%s))",
             (listed,),
         )
-        for row in gone:
+        for row in unlisted:
             log.warning(
                 "YNAB no longer lists plan %s (%s); its accounts are unlinked", *row.values()
             )
